@@ -1,0 +1,55 @@
+# bgplb — developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := frr bird2 gobgpd exabgp iproute2 procps tcpdump
+PURE := bgplb/bgp bgplb/l2 bgplb/config bgplb/planning bgplb/routers bgplb/errors.py bgplb/ids.py
+
+.PHONY: test venv system-deps lint typecheck layers unit lab bench fuzz clean
+
+test: venv system-deps lint typecheck layers
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian packages for the interop tests and the lab; installed only when missing, and only as root.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "not root: cannot install$$missing; interop tests will fail"; fi; \
+	fi
+
+lint: venv
+	$(PY) -m ruff check bgplb tests bench
+	$(PY) -m ruff format --check bgplb tests bench
+
+typecheck: venv
+	$(PY) -m mypy $(PURE)
+
+layers: venv
+	$(VENV)/bin/lint-imports
+
+unit: venv
+	$(PY) -m pytest -m "not netns and not interop" $(PYTEST_ARGS)
+
+lab: venv system-deps
+	$(VENV)/bin/bgplb lab
+
+bench: venv system-deps
+	$(PY) bench/run_all.py
+
+fuzz: venv
+	$(PY) -m bench.fuzz_long
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m bgplb` runs the command-line interface."""
+
+from bgplb.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per `bgplb` sub-command; bgplb/cli.py registers them."""

@@ -1,0 +1,1 @@
+"""Pure planning over observed state: IP allocation and who announces what."""

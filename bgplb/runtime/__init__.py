@@ -1,0 +1,1 @@
+"""Daemons: supervised asyncio tasks and level-triggered reconcile loops."""
