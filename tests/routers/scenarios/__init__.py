@@ -1,0 +1,31 @@
+"""Router scenarios as data: each directory holds config.yaml (MetalLB/Cilium resources), nodes.yaml and
+optionally options.yaml (the `RouterOptions` fields: ttl_security, default_originate, asn)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from bgplb.adapters.config_files import load_paths
+from bgplb.config.build import build_config
+from bgplb.routers.build import RouterOptions, build_plan
+from bgplb.routers.nodes import parse_nodes
+from bgplb.routers.plan import RouterPlan
+
+HERE = Path(__file__).parent
+SCENARIOS = sorted(p.name for p in HERE.iterdir() if (p / "config.yaml").exists())
+
+
+@cache
+def plan_for(scenario: str) -> RouterPlan:
+    """The RouterPlan of a scenario, through the same path as `bgplb router-config`."""
+    loaded = load_paths([HERE / scenario / "config.yaml"])
+    assert not loaded.errors, loaded.errors
+    result = build_config(loaded.resources)
+    assert result.config is not None, result.errors
+    nodes = parse_nodes(yaml.safe_load_all((HERE / scenario / "nodes.yaml").read_text()))
+    options_file = HERE / scenario / "options.yaml"
+    options = RouterOptions(**yaml.safe_load(options_file.read_text())) if options_file.exists() else None
+    return build_plan(result.config, nodes, options)
