@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bgplb import __version__
+from bgplb.commands import check_config, lab, router_config, run, speak, status
 
 app = typer.Typer(
     name="bgplb",
@@ -26,6 +27,12 @@ def version() -> None:
 
 
 # Commands register here, one line each, in the order of the help text.
+app.command("check-config")(check_config.check_config)
+app.command("router-config")(router_config.router_config)
+app.command("speak")(speak.speak)
+app.command("run")(run.run)
+app.command("status")(status.status)
+app.command("lab")(lab.lab)
 
 
 def main() -> None:

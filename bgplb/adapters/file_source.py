@@ -1,0 +1,316 @@
+"""The no-Kubernetes source: a directory of YAML files read into a Config and a planning Snapshot.
+
+The files hold the same kinds as a cluster: the configuration resources (MetalLB CRDs or ConfigMap, Cilium
+objects; built by `config.build_config`), v1 Services, Nodes, Namespaces, discovery.k8s.io/v1
+EndpointSlices, plus bgplb's `bgplb.io/v1alpha1 HealthCheck` (see `health`). `load_directory` reads them
+all; any error (unreadable YAML, a malformed Node or EndpointSlice, a rejected configuration, a bad health
+check) rejects the whole new state, and `FileSource` keeps the last good one running.
+
+Changes are found by polling a fingerprint of the directory (every file's path, size, mtime and inode)
+every `poll_interval` seconds — no inotify dependency — and `FileSource.watch` calls back when it changes;
+the runtime also reloads on SIGHUP, re-reading every file. Between reloads, parsed files are cached by
+their fingerprint entry, so a change re-parses only the changed files.
+
+`local_view` adapts the snapshot to a host without kubelet: the host's own Node is added when no file
+describes it; a Service with a health check gets this host's endpoint from the check's latest answer
+(replacing what the files say about this host); a Service with neither EndpointSlice nor health check is
+served by this host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from ipaddress import ip_address
+from pathlib import Path
+from typing import Any
+
+from bgplb.adapters.config_files import FILE_KIND, SUFFIXES, parse_documents
+from bgplb.adapters.health import ANNOTATION, API_VERSION, KIND, CheckSpec, check_from_annotation, parse_check
+from bgplb.config.build import build_config
+from bgplb.config.models import Config
+from bgplb.errors import ConfigError
+from bgplb.planning.service_manifest import read_service
+from bgplb.planning.snapshot import (
+    Endpoint,
+    EndpointSlice,
+    IPAddress,
+    Namespace,
+    Node,
+    NodeCondition,
+    Service,
+    ServiceRef,
+    Snapshot,
+)
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+HEALTH_SLICE = "bgplb-health"
+SNAPSHOT_KINDS = {"Service", "Node", "Namespace", "EndpointSlice"}
+
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+_Cached = tuple[tuple[int, int, int], list[Mapping[str, Any]], list[ConfigError]]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """One consistent reading of the directory."""
+
+    config: Config
+    snapshot: Snapshot
+    checks: tuple[CheckSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """A new state (None when rejected) with every error and warning found."""
+
+    state: SourceState | None
+    errors: tuple[ConfigError, ...]
+    warnings: tuple[str, ...]
+
+
+def _map(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _labels(meta: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in _map(meta.get("labels")).items()}
+
+
+def _addresses(values: object, kind: str, name: str, field: str) -> tuple[IPAddress, ...]:
+    out: list[IPAddress] = []
+    for index, value in enumerate(values if isinstance(values, list) else []):
+        text = value.get("address") if isinstance(value, Mapping) else value
+        try:
+            out.append(ip_address(str(text)))
+        except ValueError:
+            raise ConfigError(kind, name, f"{field}[{index}]", f"{text!r} is not an IP address") from None
+    return tuple(out)
+
+
+def read_node(manifest: Mapping[str, Any]) -> Node:
+    """A v1 Node: name, labels, InternalIP/ExternalIP addresses, NetworkUnavailable, unschedulable."""
+    meta, status = _map(manifest.get("metadata")), _map(manifest.get("status"))
+    name = str(meta.get("name") or "")
+    if not name:
+        raise ConfigError("Node", "?", "metadata.name", "a Node needs a name")
+    ips = [a for a in status.get("addresses") or [] if _map(a).get("type") in ("InternalIP", "ExternalIP")]
+    conditions = tuple(
+        NodeCondition(str(c.get("type")), str(c.get("status")) == "True")
+        for c in status.get("conditions") or []
+        if isinstance(c, Mapping)
+    )
+    return Node(
+        name=name,
+        labels=_labels(meta),
+        addresses=_addresses(ips, "Node", name, "status.addresses"),
+        conditions=conditions,
+        unschedulable=bool(_map(manifest.get("spec")).get("unschedulable", False)),
+    )
+
+
+def read_endpoint_slice(manifest: Mapping[str, Any]) -> EndpointSlice:
+    """A discovery.k8s.io/v1 EndpointSlice; absent conditions follow Kubernetes (ready, serving = ready)."""
+    meta = _map(manifest.get("metadata"))
+    namespace = str(meta.get("namespace") or "default")
+    name = f"{namespace}/{meta.get('name', '?')}"
+    service = _labels(meta).get(SERVICE_NAME_LABEL)
+    if not service:
+        raise ConfigError("EndpointSlice", name, f"metadata.labels[{SERVICE_NAME_LABEL}]", "names no Service")
+    endpoints: list[Endpoint] = []
+    for index, item in enumerate(manifest.get("endpoints") or []):
+        field = f"endpoints[{index}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError("EndpointSlice", name, field, "expected a mapping")
+        cond = _map(item.get("conditions"))
+        ready = cond.get("ready") is not False
+        node = item.get("nodeName")
+        endpoints.append(
+            Endpoint(
+                node=str(node) if node else None,
+                addresses=_addresses(item.get("addresses"), "EndpointSlice", name, f"{field}.addresses"),
+                ready=ready,
+                serving=ready if cond.get("serving") is None else cond.get("serving") is True,
+                terminating=cond.get("terminating") is True,
+            )
+        )
+    return EndpointSlice(ServiceRef(namespace, service), str(meta.get("name", "")), tuple(endpoints))
+
+
+def read_namespace(manifest: Mapping[str, Any]) -> Namespace:
+    """A v1 Namespace: name and labels."""
+    meta = _map(manifest.get("metadata"))
+    return Namespace(str(meta.get("name") or ""), _labels(meta))
+
+
+@dataclass(slots=True)
+class _Reading:
+    services: dict[ServiceRef, Service]
+    nodes: dict[str, Node]
+    slices: list[EndpointSlice]
+    namespaces: dict[str, Namespace]
+    checks: list[CheckSpec]
+    errors: list[ConfigError]
+    warnings: list[str]
+
+    def add(self, resource: Mapping[str, Any]) -> None:
+        kind = resource.get("kind")
+        if kind == "Service":
+            reading = read_service(resource)
+            ref = reading.service.ref
+            if ref in self.services:
+                self.errors.append(ConfigError("Service", str(ref), "metadata.name", "defined twice"))
+            self.services[ref] = reading.service
+            self.warnings.extend(f"Service {ref}: {w}" for w in reading.warnings)
+            annotation = _map(_map(resource.get("metadata")).get("annotations")).get(ANNOTATION)
+            if annotation is not None:
+                self.checks.append(check_from_annotation(ref, str(annotation)))
+        elif kind == "Node":
+            node = read_node(resource)
+            self.nodes[node.name] = node
+        elif kind == "EndpointSlice":
+            self.slices.append(read_endpoint_slice(resource))
+        elif kind == "Namespace":
+            namespace = read_namespace(resource)
+            self.namespaces[namespace.name] = namespace
+        elif kind == KIND and resource.get("apiVersion") == API_VERSION:
+            self.checks.append(parse_check(resource))
+
+
+class ParseCache:
+    """Parsed documents per file, reused while the file's size and mtime are unchanged.
+
+    YAML parsing dominates a reload; with the cache a change re-parses only the files that changed.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[str, _Cached] = {}
+
+    def read(self, directory: Path) -> tuple[list[Mapping[str, Any]], list[ConfigError]]:
+        """Every resource under `directory` (files in name order) and every read or parse error."""
+        entries = fingerprint(directory)
+        if not entries:
+            return [], [ConfigError(FILE_KIND, str(directory), "", "no .yaml, .yml or .json file here")]
+        resources: list[Mapping[str, Any]] = []
+        errors: list[ConfigError] = []
+        fresh: dict[str, _Cached] = {}
+        for path, *stamp in entries:
+            cached = self._files.get(path)
+            if cached is None or cached[0] != tuple(stamp):
+                found: list[ConfigError] = []
+                try:
+                    text = Path(path).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    found.append(ConfigError(FILE_KIND, path, "", f"cannot read: {exc}"))
+                    text = ""
+                cached = ((stamp[0], stamp[1], stamp[2]), parse_documents(text, path, found), found)
+            fresh[path] = cached
+            resources.extend(cached[1])
+            errors.extend(cached[2])
+        self._files = fresh
+        return resources, errors
+
+
+def load_directory(directory: Path, cache: ParseCache | None = None) -> LoadResult:
+    """Read every file under `directory`; a state only when nothing is wrong (see the module docstring)."""
+    resources, errors = (cache or ParseCache()).read(directory)
+    reading = _Reading({}, {}, [], {}, [], errors, [])
+    config_resources = []
+    for resource in resources:
+        kind = resource.get("kind")
+        if kind in SNAPSHOT_KINDS or (kind == KIND and resource.get("apiVersion") == API_VERSION):
+            try:
+                reading.add(resource)
+            except ConfigError as exc:
+                reading.errors.append(exc)
+        else:
+            config_resources.append(resource)
+    built = build_config(config_resources)
+    reading.errors.extend(built.errors)
+    reading.warnings.extend(str(w) for w in built.warnings)
+    for check in reading.checks:
+        if check.service not in reading.services:
+            reading.warnings.append(f"health check for {check.service}: no such Service")
+    if reading.errors or built.config is None:
+        return LoadResult(None, tuple(reading.errors), tuple(reading.warnings))
+    snapshot = Snapshot(
+        services=tuple(sorted(reading.services.values(), key=lambda s: s.ref)),
+        nodes=tuple(sorted(reading.nodes.values(), key=lambda n: n.name)),
+        endpoint_slices=tuple(sorted(reading.slices, key=lambda e: (e.service, e.name))),
+        namespaces=tuple(sorted(reading.namespaces.values(), key=lambda n: n.name)),
+    )
+    checks = tuple(sorted(set(reading.checks), key=lambda c: (c.service, c.describe())))
+    return LoadResult(SourceState(built.config, snapshot, checks), (), tuple(reading.warnings))
+
+
+def local_view(
+    snapshot: Snapshot, node: str, checks: tuple[CheckSpec, ...], health: Mapping[ServiceRef, bool]
+) -> Snapshot:
+    """`snapshot` as this host sees it (see the module docstring): own Node, health-checked endpoints."""
+    nodes = snapshot.nodes
+    if all(n.name != node for n in nodes):
+        nodes = tuple(sorted((*nodes, Node(node)), key=lambda n: n.name))
+    checked = {c.service for c in checks}
+    sliced = {s.service for s in snapshot.endpoint_slices}
+    slices: list[EndpointSlice] = []
+    for eps in snapshot.endpoint_slices:
+        others = tuple(e for e in eps.endpoints if e.node != node)
+        slices.append(replace(eps, endpoints=others) if eps.service in checked else eps)
+    for service in snapshot.services:
+        if service.ref in checked:
+            ok = health.get(service.ref, False)
+            slices.append(EndpointSlice(service.ref, HEALTH_SLICE, (Endpoint(node, ready=ok, serving=ok),)))
+        elif service.ref not in sliced:
+            slices.append(EndpointSlice(service.ref, HEALTH_SLICE, (Endpoint(node),)))
+    return replace(snapshot, nodes=nodes, endpoint_slices=tuple(slices))
+
+
+def fingerprint(directory: Path) -> Fingerprint:
+    """Every configuration file's path, size, mtime and inode: edits, additions, removals and atomic
+    replacements change it (an in-place rewrite of equal size within the clock tick needs SIGHUP)."""
+    entries: list[tuple[str, int, int, int]] = []
+    if directory.is_dir():
+        for path in directory.rglob("*"):
+            if path.suffix in SUFFIXES:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                entries.append((str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(sorted(entries))
+
+
+class FileSource:
+    """The directory, its last good state, and a poller that reports changes."""
+
+    def __init__(self, directory: Path, poll_interval: float = 1.0) -> None:
+        self.directory = directory
+        self.poll_interval = poll_interval
+        self.current: SourceState | None = None
+        self.last: LoadResult | None = None
+        self._seen: Fingerprint | None = None
+        self._cache = ParseCache()
+
+    def forget(self) -> None:
+        """Drop the parse cache: the next reload reads every file again (SIGHUP)."""
+        self._cache = ParseCache()
+
+    def reload(self) -> LoadResult:
+        """Read the directory now; a good reading becomes `current`, a bad one leaves it alone."""
+        self._seen = fingerprint(self.directory)
+        result = load_directory(self.directory, self._cache)
+        self.last = result
+        if result.state is not None:
+            self.current = result.state
+        return result
+
+    async def watch(self, on_change: Callable[[], None]) -> None:
+        """Poll forever; call `on_change` once per detected change (the caller reloads)."""
+        reported: Fingerprint | None = None
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            current = await asyncio.to_thread(fingerprint, self.directory)
+            if current not in (self._seen, reported):
+                reported = current
+                on_change()
