@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr bird2 gobgpd exabgp iproute2 procps tcpdump
 PURE := bgplb/bgp bgplb/l2 bgplb/config bgplb/planning bgplb/routers bgplb/errors.py bgplb/ids.py
 
-.PHONY: test venv system-deps lint typecheck layers unit lab bench fuzz clean
+.PHONY: test venv system-deps lint typecheck layers unit lab lab-down lab-root bench fuzz clean
 
 test: venv system-deps lint typecheck layers
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -14,6 +14,8 @@ test: venv system-deps lint typecheck layers
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -42,8 +44,15 @@ layers: venv
 unit: venv
 	$(PY) -m pytest -m "not netns and not interop" $(PYTEST_ARGS)
 
-lab: venv system-deps
+# The lab: a real FRR router, three nodes running bgplb and a client, in network namespaces (docs/lab.md).
+lab: lab-root venv system-deps
 	$(VENV)/bin/bgplb lab
+
+lab-down: lab-root venv
+	$(VENV)/bin/bgplb lab down
+
+lab-root:
+	@[ "$$(id -u)" = 0 ] || { echo "make lab needs root: it creates network namespaces, veth pairs and a bridge, and FRR's zebra programs the routing table inside them (nothing outside them changes). Run: sudo make lab"; exit 1; }
 
 bench: venv system-deps
 	$(PY) bench/run_all.py

@@ -6,10 +6,11 @@ EndpointSlices, plus bgplb's `bgplb.io/v1alpha1 HealthCheck` (see `health`). `lo
 all; any error (unreadable YAML, a malformed Node or EndpointSlice, a rejected configuration, a bad health
 check) rejects the whole new state, and `FileSource` keeps the last good one running.
 
-Changes are found by polling a fingerprint of the directory (every file's path, size, mtime and inode)
-every `poll_interval` seconds — no inotify dependency — and `FileSource.watch` calls back when it changes;
-the runtime also reloads on SIGHUP, re-reading every file. Between reloads, parsed files are cached by
-their fingerprint entry, so a change re-parses only the changed files.
+Changes are noticed through file notifications (inotify via `watchfiles`, a few ms after the write) and,
+as a fallback for filesystems without them or missed events, by comparing a fingerprint of the directory
+(every file's path, size, mtime and inode) every `poll_interval` seconds; `FileSource.watch` calls back
+once per new fingerprint. The runtime also reloads on SIGHUP, re-reading every file. Between reloads,
+parsed files are cached by their fingerprint entry, so a change re-parses only the changed files.
 
 `local_view` adapts the snapshot to a host without kubelet: the host's own Node is added when no file
 describes it; a Service with a health check gets this host's endpoint from the check's latest answer
@@ -20,11 +21,14 @@ served by this host.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
+
+from watchfiles import Change, awatch
 
 from bgplb.adapters.config_files import FILE_KIND, SUFFIXES, parse_documents
 from bgplb.adapters.health import ANNOTATION, API_VERSION, KIND, CheckSpec, check_from_annotation, parse_check
@@ -47,6 +51,11 @@ from bgplb.planning.snapshot import (
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 HEALTH_SLICE = "bgplb-health"
 SNAPSHOT_KINDS = {"Service", "Node", "Namespace", "EndpointSlice"}
+NOTIFY_STEP_MS = 2
+"""After a notification, wait until the directory is quiet this long (then at most NOTIFY_DEBOUNCE_MS)."""
+NOTIFY_DEBOUNCE_MS = 200
+
+log = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
 _Cached = tuple[tuple[int, int, int], list[Mapping[str, Any]], list[ConfigError]]
@@ -306,11 +315,38 @@ class FileSource:
         return result
 
     async def watch(self, on_change: Callable[[], None]) -> None:
-        """Poll forever; call `on_change` once per detected change (the caller reloads)."""
+        """Watch forever; call `on_change` once per new fingerprint (the caller reloads).
+
+        Notifications wake the check at once; without them (or between them) it runs every `poll_interval`.
+        """
         reported: Fingerprint | None = None
-        while True:
-            await asyncio.sleep(self.poll_interval)
+
+        async def check() -> None:
+            nonlocal reported
             current = await asyncio.to_thread(fingerprint, self.directory)
             if current not in (self._seen, reported):
                 reported = current
                 on_change()
+
+        try:
+            async for _ in awatch(
+                self.directory,
+                watch_filter=_config_file,
+                debounce=NOTIFY_DEBOUNCE_MS,
+                step=NOTIFY_STEP_MS,
+                rust_timeout=max(1, int(self.poll_interval * 1000)),
+                yield_on_timeout=True,
+            ):
+                await check()
+        except (OSError, RuntimeError) as exc:  # no inotify (limits, filesystem) or the directory went away
+            log.warning(
+                "%s: no file notifications (%s); checking every %gs", self.directory, exc, self.poll_interval
+            )
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            await check()
+
+
+def _config_file(change: Change, path: str) -> bool:
+    del change
+    return Path(path).suffix in SUFFIXES

@@ -1,66 +1,96 @@
-"""`bgplb lab`: FRR learns the demo route from a bgplb node, then everything is torn down (also on Ctrl-C)."""
+"""`bgplb lab`: the plain command (up + status + curl, left running), Ctrl-C during up, errors."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from bgplb.lab.netns import list_namespaces
-from bgplb.lab.run import DEMO_PREFIX
+from bgplb.cli import app
+from bgplb.lab import state
+from bgplb.lab.cleanup import list_namespaces
 
-pytestmark = [pytest.mark.netns, pytest.mark.interop, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.netns, pytest.mark.interop, pytest.mark.timeout(90)]
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def _lab_namespaces(pid: int) -> list[str]:
-    return [name for name in list_namespaces() if name.startswith(f"bgplb-lab-{pid}-")]
-
-
-def test_lab_shows_the_route_on_the_router_and_cleans_up() -> None:
-    started = time.monotonic()
-    lab = subprocess.Popen(
-        [sys.executable, "-m", "bgplb", "lab"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+def bgplb(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bgplb", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+        check=False,
     )
+
+
+def test_plain_lab_shows_status_and_curl_then_keeps_running_until_down(tmp_path: Path) -> None:
+    where = str(tmp_path)
+    done = bgplb("lab", "--nodes", "2", "--requests", "40", "--dir", where, timeout=90)
     try:
-        out, err = lab.communicate(timeout=40)
+        assert done.returncode == 0, done.stdout + done.stderr
+        out = done.stdout
+        assert "show bgp ipv4 unicast" in out and "198.51.100.10/32" in out
+        assert out.count("nexthop via 10.77.0.1") == 2  # web over both nodes
+        assert "curl http://198.51.100.10/" in out and "curl http://198.51.100.11/" in out
+        assert f"bgplb lab down --dir {where}" in out  # how to take it down
+        record = state.load(tmp_path)
+        assert set(record.namespaces) <= set(list_namespaces())  # still running after the command
+        unknown = bgplb("lab", "curl", "nosuch", "--dir", where)
+        assert unknown.returncode == 1 and "local, web" in unknown.stderr
     finally:
-        if lab.poll() is None:
-            lab.kill()
-            lab.wait(5)
-    assert lab.returncode == 0, err + out
-    assert time.monotonic() - started < 30
-    assert "Neighbor" in out and "64501" in out  # show bgp summary
-    assert f"B>* {DEMO_PREFIX}" in out  # show ip route bgp: selected and in the FIB
-    assert "proto bgp" in out  # the kernel route
-    assert _lab_namespaces(lab.pid) == []
+        down = bgplb("lab", "down", "--dir", where)
+    assert down.returncode == 0, down.stderr
+    assert not set(record.namespaces) & set(list_namespaces())
+    assert not state.exists(tmp_path)
 
 
-def test_lab_keep_tears_down_on_ctrl_c() -> None:
+def test_ctrl_c_during_up_removes_everything(tmp_path: Path) -> None:
     lab = subprocess.Popen(
-        [sys.executable, "-m", "bgplb", "lab", "--keep"],
+        [sys.executable, "-m", "bgplb", "lab", "up", "--dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=ENV,
     )
+    prefix = f"bgplb-lab-{lab.pid}-"
     try:
         assert lab.stdout is not None
         deadline = time.monotonic() + 30
-        seen = []
         for line in lab.stdout:
-            seen.append(line)
-            if "press Ctrl-C" in line or time.monotonic() > deadline:
+            if line.startswith("router ") or time.monotonic() > deadline:
                 break
-        assert any("press Ctrl-C" in line for line in seen), "".join(seen)
-        assert _lab_namespaces(lab.pid), "the lab should be running"
+        assert any(ns.startswith(prefix) for ns in list_namespaces()), "the lab should be building"
         lab.send_signal(signal.SIGINT)
-        rest, _ = lab.communicate(timeout=20)
+        rest, _ = lab.communicate(timeout=30)
     finally:
         if lab.poll() is None:
             lab.kill()
             lab.wait(5)
     assert lab.returncode == 130, rest
     assert "torn down" in rest
-    assert _lab_namespaces(lab.pid) == []
+    assert not [ns for ns in list_namespaces() if ns.startswith(prefix)]
+    assert not state.exists(tmp_path)
+
+
+def test_commands_without_a_lab_say_so(tmp_path: Path) -> None:
+    shown = bgplb("lab", "status", "--dir", str(tmp_path))
+    assert shown.returncode == 1 and "no lab is running" in shown.stderr
+    down = bgplb("lab", "down", "--dir", str(tmp_path))
+    assert down.returncode == 0 and "nothing to tear down" in down.stdout
+
+
+def test_a_non_root_user_is_told_why_root_is_needed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    done = CliRunner().invoke(app, ["lab", "up", "--dir", str(tmp_path / "lab")])
+    assert done.exit_code == 1, done.output
+    assert "needs root" in done.output and "network namespaces" in done.output
+    assert not (tmp_path / "lab").exists()
