@@ -55,7 +55,7 @@ lab-root:
 	@[ "$$(id -u)" = 0 ] || { echo "make lab needs root: it creates network namespaces, veth pairs and a bridge, and FRR's zebra programs the routing table inside them (nothing outside them changes). Run: sudo make lab"; exit 1; }
 
 bench: venv system-deps
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(ARGS)
 
 fuzz: venv
 	$(PY) -m bench.fuzz_long

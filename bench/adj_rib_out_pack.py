@@ -3,7 +3,9 @@
 Prints the median CPU time (the machine is shared: wall time is noisier) of several runs for: building
 the Route values (the caller's side; each Route caches its NLRI encoding), set_routes (done before the
 session is up), start -> first UPDATE and start -> the whole table with End-of-RIB (what happens on
-Established), and one route added to a full and to a small table (set_routes + flush). Run:
+Established), and one route added to a full and to a small table (set_routes with the caller's tuple
+reused — the identity fast path —, with new Route objects — the general path —, and update_routes; each
++ flush). Run:
     .venv/bin/python bench/adj_rib_out_pack.py [count]
 """
 
@@ -44,16 +46,28 @@ def loaded(routes: list[Route]) -> AdjRibOut:
     return rib
 
 
-def one_added_ms(routes: list[Route], runs: int) -> float:
-    """set_routes with one more route + flush (the one UPDATE), against an established table."""
+def one_added_ms(routes: list[Route], runs: int, how: str) -> float:
+    """One more route + flush (the one UPDATE), then back, against an established table; `how`:
+    "reused" (set_routes, the same Route objects in a tuple), "new" (set_routes, equal new objects) or
+    "incremental" (update_routes)."""
+    table = tuple(routes)
     rib = loaded(routes)
+    rib.set_routes(table)
     list(rib.start(POLICY))
     extra = Route(IPv4Network("198.51.100.1/32"))
+    # "new": add with an equal copy of the table, remove with the original: both calls differ by identity
+    base = tuple(Route(r.prefix) for r in table) if how == "new" else table
 
     def add_then_remove() -> None:
-        rib.set_routes([*routes, extra])
+        if how == "incremental":
+            rib.update_routes(add=(extra,))
+        else:
+            rib.set_routes((*base, extra))
         assert len(rib.flush()) == 1
-        rib.set_routes(routes)
+        if how == "incremental":
+            rib.update_routes(withdraw=(extra.prefix,))
+        else:
+            rib.set_routes(table)
         assert len(rib.flush()) == 1
 
     return median_ms(add_then_remove, runs) / 2
@@ -79,8 +93,10 @@ def main(count: int) -> None:
         f"UPDATEs: {len(updates)} (+{len(messages) - len(updates)} End-of-RIB), "
         f"{sum(map(len, updates))} octets, largest {max(map(len, updates))} <= {MAX_MESSAGE}"
     )
-    print(f"one route added to {count} (set_routes + flush): {one_added_ms(routes, RUNS):7.2f} ms")
-    print(f"one route added to 10 (set_routes + flush):     {one_added_ms(routes[:10], 101):7.3f} ms")
+    for how in ("reused", "new", "incremental"):
+        call = "update_routes" if how == "incremental" else f"set_routes, {how} objects"
+        big, small = one_added_ms(routes, RUNS, how), one_added_ms(routes[:10], 101, how)
+        print(f"one route added + flush ({call:25}): {big:7.2f} ms to {count}, {small:6.3f} ms to 10")
 
 
 if __name__ == "__main__":

@@ -121,6 +121,11 @@ def _to_frr(rx: Namespace, count: int, timeout: float) -> dict[str, object]:
             if int(family.get("acceptedPrefixCounter", 0)) >= count:
                 seen = (before + time.time()) / 2
                 established = _established_at(log, TX)
+                for _ in range(100):  # bgpd may write the log line after the prefixes are counted
+                    if established is not None:
+                        break
+                    time.sleep(0.01)
+                    established = _established_at(log, TX)
                 if established is None:
                     return {"error": f"no %ADJCHANGE Up line in {log}"}
                 updates = info.get("messageStats", {}).get("updatesRecv")

@@ -2,10 +2,13 @@
 
 Design: every protocol decision stays in the sans-IO `Session`; a `Peer` only moves bytes and time.
 Bytes are pumped synchronously: `data_received` feeds the session and writes its answer at once, and
-`set_routes` writes the resulting UPDATEs before returning, so an added route is on the wire immediately
-(no coalescing timer). The peer's task sleeps until `next_deadline()` (loop.time() is the clock), calls
-`tick`, and dials when `wants_connection()`. A second, inbound connection while ours is not Established
-gets its own Session (the "rival") until `resolve_collision` (RFC 4271 §6.8) picks one.
+`set_routes`/`update_routes` write the resulting UPDATEs before returning, so an added route is on the wire
+immediately (no coalescing timer). The initial table goes out in `WRITE_CHUNK` pieces, one per loop
+iteration while the socket drains (none while asyncio has paused writing), so the first UPDATE leaves as
+soon as it is built and the peer's KEEPALIVEs are read meanwhile. The peer's task sleeps until
+`next_deadline()` (loop.time() is the clock), calls `tick`, and dials when `wants_connection()`. A
+second, inbound connection while ours is not Established gets its own Session (the "rival") until
+`resolve_collision` (RFC 4271 §6.8) picks one.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from bgplb.bgp.constants import MAX_EXTENDED_MESSAGE
 from bgplb.bgp.errors import ProtocolError
 from bgplb.bgp.events import Event
 from bgplb.bgp.fsm import State
+from bgplb.bgp.nlri import Prefix
 from bgplb.bgp.routes import Route
 from bgplb.bgp.session import PeerConfig, Session, resolve_collision
 from bgplb.bgp.stats import SessionStats
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[IpAddress, Event], None]
 WRITE_HIGH_WATER = 8 << 20
+WRITE_CHUNK = 16 << 10
+"""Octets of the initial table built and written per event-loop iteration (about four UPDATEs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +124,11 @@ class Peer:
         self.session = Session(spec.config, restarting=spec.restarting)
         self.conn: Connection | None = None
         self.rival: Connection | None = None
-        self.routes: tuple[Route, ...] = ()
         self._emit = emit
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._dial: asyncio.Task[None] | None = None
+        self._again: asyncio.Handle | None = None  # the next chunk of an initial table
 
     @property
     def now(self) -> float:
@@ -177,7 +183,8 @@ class Peer:
         if session is self.session:
             self.conn = conn
         local, remote = conn.endpoints()
-        session.set_routes(self.routes)
+        if session is not self.session:
+            session.copy_routes(self.session)
         self._publish(session.connection_made(self.now, local, remote, outgoing=outgoing))
 
     def _detach(self, conn: Connection) -> None:
@@ -213,22 +220,38 @@ class Peer:
 
     # -- the pump ---------------------------------------------------------------------------------
     def pump(self) -> None:
-        """Write what the session(s) want sent; close what they want closed; wake the task."""
+        """Write what the session(s) want sent (an initial table a chunk per loop iteration); close what
+        they want closed; wake the task."""
         for conn in (self.conn, self.rival):
             if conn is None or conn.paused:
                 continue
-            conn.write(conn.session.data_to_send())
+            conn.write(conn.session.data_to_send(WRITE_CHUNK))
+            if conn.session.sending_table and self._again is None:
+                self._again = self._loop.call_soon(self._pump_again)
             if conn.session.should_close():
                 conn.close()
                 self._detach(conn)
         self._wake.set()
 
+    def _pump_again(self) -> None:
+        self._again = None
+        self.pump()
+
     def set_routes(self, routes: Iterable[Route]) -> None:
-        """The full desired set; the session writes the difference now (kept for a collision rival)."""
-        self.routes = routes if isinstance(routes, tuple) else tuple(routes)
-        self.session.set_routes(self.routes)
+        """The full desired set; the session writes the difference now (a collision rival gets it too)."""
+        if self.rival is not None and not isinstance(routes, tuple | list):
+            routes = tuple(routes)
+        self.session.set_routes(routes)
         if self.rival is not None:
-            self.rival.session.set_routes(self.routes)
+            self.rival.session.set_routes(routes)
+        self.pump()
+
+    def update_routes(self, add: Iterable[Route], withdraw: Iterable[Prefix]) -> None:
+        """Withdraw `withdraw`, add (or replace) `add`; the session writes the change now."""
+        if self.rival is not None:
+            add, withdraw = tuple(add), tuple(withdraw)
+            self.rival.session.update_routes(add, withdraw)
+        self.session.update_routes(add, withdraw)
         self.pump()
 
     def _publish(self, events: Iterable[Event]) -> None:
@@ -238,7 +261,6 @@ class Peer:
     # -- the task ---------------------------------------------------------------------------------
     async def run(self) -> None:
         """Dial when the session wants a connection, tick at its deadlines; until cancelled."""
-        self.session.set_routes(self.routes)
         self._publish(self.session.start(self.now))
         while True:
             self.pump()
@@ -302,6 +324,9 @@ class Peer:
     def stop(self, message: str, keep_forwarding: bool) -> list[asyncio.Future[None]]:
         """Stop the session(s); return futures done when their connections are closed."""
         self._cancel_dial()
+        if self._again is not None:
+            self._again.cancel()
+            self._again = None
         waiting = [c.closed for c in (self.conn, self.rival) if c is not None]
         if self.rival is not None:
             self._publish(self.rival.session.stop(self.now, message, keep_forwarding=keep_forwarding))

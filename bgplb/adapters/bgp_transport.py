@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from bgplb.adapters import tcp_options
 from bgplb.adapters.bgp_peer import Connection, EventSink, Peer, PeerSpec, PeerStatus, factory
 from bgplb.adapters.tcp_options import IpAddress, TcpOptions
+from bgplb.bgp.nlri import Prefix
 from bgplb.bgp.routes import Route
 from bgplb.bgp.session import Session
 
@@ -66,12 +67,21 @@ class BgpSpeaker:
         self._failed = asyncio.Event()
         self.failure: BaseException | None = None
 
-    async def start(self, peers: Iterable[PeerSpec], listen: Iterable[tuple[IpAddress, int]] = ()) -> None:
-        """Start one task per peer, then open the listening sockets (with each peer's MD5 key)."""
+    async def start(
+        self,
+        peers: Iterable[PeerSpec],
+        listen: Iterable[tuple[IpAddress, int]] = (),
+        routes: Mapping[IpAddress, Iterable[Route]] | None = None,
+    ) -> None:
+        """Start one task per peer, then open the listening sockets (with each peer's MD5 key).
+
+        `routes`: each peer's initial set, loaded before the listeners open (as `set_routes` would)."""
         specs = list(peers)
         for spec in specs:
             peer = Peer(spec, self._on_event)
             self._peers[spec.address] = peer
+            if routes is not None and spec.address in routes:
+                peer.set_routes(routes[spec.address])
             self._spawn(f"bgp-peer-{spec.address}", peer.run())
         for address, port in listen:
             sock = tcp_options.listen_socket(address, port)
@@ -82,8 +92,18 @@ class BgpSpeaker:
             self._spawn(f"bgp-listen-{address}:{port}", self._accept(sock))
 
     def set_routes(self, peer: IpAddress, routes: Iterable[Route]) -> None:
-        """The full set of routes `peer` should have; the difference is written before this returns."""
+        """The full set of routes `peer` should have; the difference is written before this returns.
+
+        Reuse the Route objects of the previous call (a tuple or list) and only the changed middle is
+        diffed; a generator is stored compactly (docs/bgp-session.md, "Changing the routes")."""
         self._peers[peer].set_routes(routes)
+
+    def update_routes(
+        self, peer: IpAddress, add: Iterable[Route] = (), withdraw: Iterable[Prefix] = ()
+    ) -> None:
+        """ExaBGP-style incremental change for `peer`: withdraw `withdraw`, add (or replace) `add`; written
+        before this returns, at a cost proportional to the change."""
+        self._peers[peer].update_routes(add, withdraw)
 
     def status(self) -> list[PeerStatus]:
         """One snapshot per peer, in configuration order."""

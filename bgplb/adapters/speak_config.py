@@ -2,16 +2,19 @@
 
 Design: the pydantic models check shape, ranges and references; `load_speak_config` turns every validation
 failure into one `ConfigError` naming the field (`peers[0].asn`). `speaker_setup` then converts the model
-into what the transport needs: one `PeerSpec` per peer and the routes each peer should receive, expanding
-`split`/`count` blocks into host routes. Parsing happens before any connection is dialled.
+into what the transport needs: one `PeerSpec` per peer and the route blocks each peer should receive.
+Everything is checked before any connection is dialled, but `split`/`count` blocks are expanded into host
+routes only as the Adj-RIB-Out consumes them (`SpeakerSetup.routes_for`), so 100,000 Route and IPv4Network
+values never exist at once (the Adj-RIB-Out keeps their compact form).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from itertools import chain
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -251,12 +254,43 @@ def load_speak_config(path: Path) -> SpeakConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteBlock:
+    """One `prefixes` entry: its attributes as a checked Route of the whole prefix, and the prefixes."""
+
+    template: Route
+    model: PrefixModel
+
+    @property
+    def size(self) -> int:
+        """How many routes `routes` yields."""
+        model = self.model
+        if model.split is None:
+            return 1
+        return model.count if model.count is not None else 1 << (model.split - model.prefix.prefixlen)
+
+    def routes(self) -> Iterator[Route]:
+        """The template itself, or one Route per sub-prefix of a `split` block, built as consumed."""
+        if self.model.split is None:
+            yield self.template
+            return
+        t = self.template
+        attributes = (t.next_hop, t.origin, t.med, t.local_pref, t.communities, t.large_communities)
+        extra = (t.extended_communities, t.as_path_prepend)
+        for prefix in self.model.expand():
+            yield Route(prefix, *attributes, *extra)
+
+
+@dataclass(frozen=True, slots=True)
 class SpeakerSetup:
-    """What the transport needs: the peers, the listening socket, the routes per peer."""
+    """What the transport needs: the peers, the listening socket, the route blocks per peer."""
 
     peers: tuple[PeerSpec, ...]
     listen: tuple[tuple[IpAddress, int], ...]
-    routes: dict[IpAddress, tuple[Route, ...]]
+    blocks: dict[IpAddress, tuple[RouteBlock, ...]]
+
+    def routes_for(self, peer: IpAddress) -> Iterator[Route]:
+        """The routes `peer` should have, built as they are consumed (pass it to `set_routes`)."""
+        return chain.from_iterable(block.routes() for block in self.blocks.get(peer, ()))
 
 
 _FAMILIES = {"ipv4": IPV4_UNICAST, "ipv6": IPV6_UNICAST}
@@ -296,7 +330,7 @@ def _peer_spec(config: SpeakConfig, peer: PeerModel, restarting: bool) -> PeerSp
     )
 
 
-def _routes(model: PrefixModel) -> list[Route]:
+def _block(model: PrefixModel) -> RouteBlock:
     template = Route(
         prefix=model.prefix,
         next_hop=model.next_hop,
@@ -306,26 +340,25 @@ def _routes(model: PrefixModel) -> list[Route]:
         large_communities=tuple(parse_large_community(c) for c in model.large_communities),
         extended_communities=tuple(parse_extended_community(c) for c in model.extended_communities),
     )
-    if model.split is None:
-        return [template]
-    return [replace(template, prefix=prefix) for prefix in model.expand()]
+    return RouteBlock(template, model)
 
 
 def speaker_setup(config: SpeakConfig, *, restarting: bool = False) -> SpeakerSetup:
-    """Peers, listener and routes per peer for `config`; prefix blocks are expanded here, once.
-    `restarting`: announce the graceful-restart R bit (when graceful restart is configured)."""
+    """Peers, listener and route blocks per peer for `config`; each block's attributes are checked here
+    (a block's routes differ only by prefix). `restarting`: announce the graceful-restart R bit (when
+    graceful restart is configured)."""
     specs = tuple(_peer_spec(config, peer, restarting) for peer in config.peers)
-    routes: dict[IpAddress, list[Route]] = {spec.address: [] for spec in specs}
+    blocks: dict[IpAddress, list[RouteBlock]] = {spec.address: [] for spec in specs}
     for index, model in enumerate(config.prefixes):
         try:
-            expanded = _routes(model)
+            block = _block(model)
         except ValueError as exc:
             raise ConfigError(KIND, "", f"prefixes[{index}]", str(exc)) from None
-        for address in model.peers or routes.keys():
-            routes[address].extend(expanded)
+        for address in model.peers or blocks.keys():
+            blocks[address].append(block)
     listen = config.listen_address()
     return SpeakerSetup(
         peers=specs,
         listen=() if listen is None else (listen,),
-        routes={address: tuple(r) for address, r in routes.items()},
+        blocks={address: tuple(b) for address, b in blocks.items()},
     )

@@ -33,6 +33,7 @@ from bgplb.bgp.fsm import DownReason, Input, State
 from bgplb.bgp.machine import IPAddress, Machine, Timer
 from bgplb.bgp.messages import Keepalive, Message, Notification, Open, Update
 from bgplb.bgp.negotiation import Negotiated, negotiate
+from bgplb.bgp.nlri import Prefix
 from bgplb.bgp.peer import GracefulRestartConfig, PeerConfig
 from bgplb.bgp.routes import Route
 from bgplb.bgp.stats import SessionStats
@@ -123,6 +124,11 @@ class Session(Machine):
         data = b"".join(out)
         out.clear()
         return data
+
+    @property
+    def sending_table(self) -> bool:
+        """The initial table is still being built: call `data_to_send` again (after the last write)."""
+        return self._table is not None
 
     def next_deadline(self) -> float | None:
         """When `tick` has something to do next, or None."""
@@ -235,8 +241,26 @@ class Session(Machine):
         return self._take_events()
 
     def set_routes(self, routes: Iterable[Route]) -> None:
-        """The full set of routes to announce; when Established the difference goes out at once."""
+        """The full set of routes to announce; when Established the difference goes out at once.
+
+        Pass a tuple or list reusing the Route objects of the previous call and only the changed middle
+        is diffed (see docs/bgp-session.md); a generator is stored compactly, its Routes not kept.
+        """
         self._rib_out.set_routes(routes)
+        self._flush()
+
+    def update_routes(self, add: Iterable[Route] = (), withdraw: Iterable[Prefix] = ()) -> None:
+        """Change the announced set in place: withdraw the `withdraw` prefixes, add (or replace) the
+        `add` routes; when Established the change goes out at once. Costs O(change), not O(table)."""
+        self._rib_out.update_routes(add, withdraw)
+        self._flush()
+
+    def copy_routes(self, other: Session) -> None:
+        """Announce what `other` announces (a second connection to the same peer: a collision rival)."""
+        self._rib_out.copy_routes(other._rib_out)
+        self._flush()
+
+    def _flush(self) -> None:
         if self._state is State.ESTABLISHED and self._connected and not self._closing:
             self._send_updates(self._rib_out.flush())
 

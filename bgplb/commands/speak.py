@@ -150,14 +150,16 @@ def _text(record: dict[str, object]) -> str:
     return " ".join([str(record["event"]), *(f"{k}={v}" for k, v in record.items() if k != "event")])
 
 
-def _apply_routes(speaker: BgpSpeaker, setup: SpeakerSetup) -> None:
-    for spec in setup.peers:
-        speaker.set_routes(spec.address, setup.routes.get(spec.address, ()))
+def _apply_routes(speaker: BgpSpeaker, setup: SpeakerSetup, peers: set[IpAddress]) -> None:
+    """Each peer's routes, streamed into its Adj-RIB-Out (a peer the setup has no routes for gets none)."""
+    for address in peers:
+        speaker.set_routes(address, setup.routes_for(address))
 
 
 async def run_speaker(config: SpeakConfig, config_path: Path | None, output: Output, graceful: bool) -> int:
     """Run until SIGTERM/SIGINT; SIGHUP reloads the prefixes from `config_path`."""
     setup = speaker_setup(config, restarting=graceful)
+    known = {spec.address for spec in setup.peers}
     printer = EventPrinter(output)
     speaker = BgpSpeaker(printer)
     loop = asyncio.get_running_loop()
@@ -171,24 +173,19 @@ async def run_speaker(config: SpeakConfig, config_path: Path | None, output: Out
         except ConfigError as exc:
             printer.emit("-", {"event": "reload-failed", "error": str(exc)})
             return
-        known = {spec.address for spec in setup.peers}
-        for address, routes in fresh.routes.items():
-            if address in known:
-                speaker.set_routes(address, routes)
-        for address in known - fresh.routes.keys():
-            speaker.set_routes(address, ())
-        printer.emit("-", {"event": "reloaded", "prefixes": sum(len(r) for r in fresh.routes.values())})
+        _apply_routes(speaker, fresh, known)
+        prefixes = sum(block.size for address in known for block in fresh.blocks.get(address, ()))
+        printer.emit("-", {"event": "reloaded", "prefixes": prefixes})
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload)
-    try:
-        await speaker.start(setup.peers, setup.listen)
+    try:  # the routes are loaded before the listener opens
+        await speaker.start(setup.peers, setup.listen, {peer: setup.routes_for(peer) for peer in known})
     except OSError as exc:
         typer.echo(f"error: cannot listen on {config.listen_address()}: {exc.strerror}", err=True)
         await speaker.stop()
         return 1
-    _apply_routes(speaker, setup)
     waiters = [
         asyncio.create_task(stop.wait(), name="speak-stop"),
         asyncio.create_task(speaker.wait_failed(), name="speak-supervise"),

@@ -168,8 +168,13 @@ def test_speaker_setup_builds_peer_specs_and_routes_per_peer(tmp_path: Path) -> 
     assert second.config.peer_asn == 64501  # "internal"
     assert second.tcp == TcpOptions(ttl=255, min_ttl=255)
     assert setup.listen == ((IPv6Address("::"), 1179),)
-    first_routes, second_routes = setup.routes[first.address], setup.routes[second.address]
+    first_routes, second_routes = (
+        list(setup.routes_for(first.address)),
+        list(setup.routes_for(second.address)),
+    )
     assert len(first_routes) == 100_001 and len(second_routes) == 100_000
+    assert sum(block.size for block in setup.blocks[first.address]) == 100_001
+    assert first_routes[-1].prefix == second_routes[-1].prefix and first_routes[-1] is not second_routes[-1]
     tagged = first_routes[0]
     assert tagged.prefix == IPv4Network("192.0.2.10/32") and tagged.next_hop == IPv4Address("10.0.0.2")
     assert tagged.communities == ((64500 << 16) | 100, 0xFFFFFF01)
@@ -180,3 +185,25 @@ def test_external_asn_accepts_any_peer_and_ebgp_sends_ttl_1() -> None:
     config = validate_speak_config(_base(peers=[{"address": "10.0.0.1", "asn": "external"}]), "t")
     [spec] = speak_config.speaker_setup(config).peers
     assert spec.config.peer_asn is None and spec.tcp.ttl == 1 and not spec.restarting
+
+
+def test_a_split_block_yields_routes_with_its_attributes_as_consumed() -> None:
+    block = {"prefix": "100.64.0.0/30", "split": 32, "next_hop": "10.0.0.9", "communities": ["64500:7"]}
+    config = validate_speak_config(_base(prefixes=[block]), "t")
+    setup = speak_config.speaker_setup(config)
+    [peer] = setup.blocks
+    stream = setup.routes_for(peer)
+    first = next(stream)
+    assert first.prefix == IPv4Network("100.64.0.0/32") and first.next_hop == IPv4Address("10.0.0.9")
+    rest = list(stream)
+    assert [r.prefix for r in rest] == [IPv4Network(f"100.64.0.{i}/32") for i in (1, 2, 3)]
+    assert {r.attribute_key for r in rest} == {first.attribute_key} and first.communities == (
+        64500 << 16 | 7,
+    )
+    assert [block.size for block in setup.blocks[peer]] == [4]
+
+
+def test_a_block_whose_next_hop_is_of_the_other_family_is_refused_before_expansion() -> None:
+    block = {"prefix": "fd00::/120", "split": 128, "next_hop": "10.0.0.9"}
+    with pytest.raises(ConfigError, match=r"prefixes\[0\].*next hop"):
+        speak_config.speaker_setup(validate_speak_config(_base(prefixes=[block]), "t"))

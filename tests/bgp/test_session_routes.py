@@ -105,6 +105,31 @@ def test_set_routes_when_established_sends_the_difference_at_once() -> None:
     assert pair.b.stats.prefixes_received == {IPV6_UNICAST: 1}
 
 
+def test_update_routes_when_established_sends_the_change_at_once() -> None:
+    ca, cb = ebgp_configs()
+    pair = Pair.of(ca, cb)
+    pair.a.set_routes([Route(V4)])
+    pair.establish()
+    pair.wire_a_to_b.clear()
+    pair.a.update_routes(add=[Route(V6, med=5)], withdraw=[V4])
+    pair.pump()
+    sent = updates(pair.wire_a_to_b)
+    assert [u.withdrawn for u in sent if u.withdrawn] == [(V4,)]
+    assert [u.announced() for u in sent if u.announced()] == [{IPV6_UNICAST: (V6,)}]
+    assert pair.b.adj_rib_in.counts() == {IPV6_UNICAST: 1}
+    assert pair.a.stats.prefixes_sent == {IPV4_UNICAST: 0, IPV6_UNICAST: 1}
+
+
+def test_a_copied_session_announces_the_same_routes() -> None:
+    ca, cb = ebgp_configs()
+    first = Session(ca)
+    first.set_routes(Route(ip_network((0xC6336400 + i, 32))) for i in range(50))
+    pair = Pair.of(ca, cb)
+    pair.a.copy_routes(first)
+    pair.establish()
+    assert pair.b.adj_rib_in.counts() == {IPV4_UNICAST: 50}
+
+
 def test_end_of_rib_follows_the_initial_table_once() -> None:
     ca, cb = ebgp_configs()
     pair = Pair.of(ca, cb)
@@ -181,6 +206,8 @@ def test_the_initial_table_comes_out_in_pieces_when_asked_with_a_limit() -> None
     while chunk := session.data_to_send(16_384):
         chunks.append(chunk)
         assert len(chunk) < 16_384 + 4096
+        assert session.sending_table or not session.data_to_send(16_384)
+    assert not session.sending_table
     sent = [m for chunk in chunks for m in decode_stream(chunk) if isinstance(m, Update)]
     assert len(chunks) > 5
     assert sum(len(m.nlri) for m in sent) == 20_000 and sent[-1].is_end_of_rib() == IPV4_UNICAST
