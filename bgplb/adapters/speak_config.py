@@ -11,6 +11,7 @@ values never exist at once (the Adj-RIB-Out keeps their compact form).
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -310,7 +311,7 @@ def _peer_spec(config: SpeakConfig, peer: PeerModel, restarting: bool) -> PeerSp
         passive=peer.passive,
         families=tuple(_FAMILIES[name] for name in peer.families),
         graceful_restart=None if gr is None else GracefulRestartConfig(restart_time=gr.restart_time),
-        hostname=config.hostname,
+        hostname=config.hostname or socket.gethostname(),
         max_prefixes=peer.max_prefixes,
     )
     tcp = TcpOptions.for_peer(

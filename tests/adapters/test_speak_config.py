@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from pathlib import Path
 
@@ -207,3 +208,10 @@ def test_a_block_whose_next_hop_is_of_the_other_family_is_refused_before_expansi
     block = {"prefix": "fd00::/120", "split": 128, "next_hop": "10.0.0.9"}
     with pytest.raises(ConfigError, match=r"prefixes\[0\].*next hop"):
         speak_config.speaker_setup(validate_speak_config(_base(prefixes=[block]), "t"))
+
+
+def test_without_a_hostname_the_fqdn_capability_carries_this_hosts_name() -> None:
+    peers = [{"address": "10.0.0.1", "asn": 64500}]
+    config = validate_speak_config({"local_asn": 64501, "router_id": "10.0.0.2", "peers": peers}, "test")
+    (spec,) = speak_config.speaker_setup(config).peers
+    assert spec.config.hostname == socket.gethostname()
