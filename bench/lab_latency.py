@@ -1,6 +1,6 @@
 """Lab latency: file change -> route in the router's kernel table, and SIGTERM -> next hop gone.
 
-Run as root: `.venv/bin/python bench/lab_latency.py [--nodes 3] [--services 100] [--sigterm 5]`.
+Run as root: `.venv/bin/python bench/lab_latency.py [--nodes 3] [--services 100] [--sigterm 5] [--no-phases]`.
 
 It builds the lab (`bgplb.lab.run.build`: FRR router, N nodes running `bgplb run` on one shared config
 directory) and measures, in one run:
@@ -13,6 +13,11 @@ directory) and measures, in one run:
    returning (the path is in GoBGP's RIB) to the route in the kernel is what any speaker costs: GoBGP's
    send + bgpd + zebra + kernel. bgplb's own share is the difference.
 3. SIGTERM of one node's `bgplb run` -> its next hop gone from the router's kernel table (Cease), repeated.
+4. Where a node's share goes (`--phases`, before the lab): the same Services added one by one to a copy of
+   the lab's directory in this process, each phase of one node's pass timed on its own: the notification
+   (rename -> `FileSource.watch` calls back: inotify, quiet step, fingerprint), reload, allocate, publish,
+   plan (`local_view` + `announce`), the Adj-RIB-Out diff of `set_routes`, and the state-file write (which
+   runs after the speaker's pass, off the path to the router).
 
 The kernel table is read in-process over netlink (pyroute2, a socket opened inside the router namespace,
 `ip route get fibmatch`, ~0.25 ms per query), every millisecond while waiting. Goals (issue 5): p99 of (1)
@@ -22,10 +27,12 @@ under 50 ms plus FRR's own p99; SIGTERM -> next hop gone under 100 ms.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import os
 import signal
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,11 +42,18 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netns import popns, pushns
 
+from bgplb.adapters.file_source import FileSource, local_view
+from bgplb.adapters.state_file import Held, StateFile, encode
+from bgplb.bgp.adj_rib_out import AdjRibOut
 from bgplb.lab.daemons import Announcement, BgpSpec, Neighbor, wait_established
 from bgplb.lab.gobgp import GobgpRouter
 from bgplb.lab.netns import Netkit
-from bgplb.lab.run import LiveLab, build, run_argv, wait_ready
+from bgplb.lab.run import LiveLab, build, run_argv, wait_ready, write_config
 from bgplb.lab.topology import LAN, NODE_ASN, POOL, ROUTER_ASN, LabSpec, router_plan, service_document
+from bgplb.planning.allocation import allocate
+from bgplb.planning.announcement import announce
+from bgplb.planning.snapshot import ServiceRef
+from bgplb.runtime.controller import Made, with_allocation, with_held
 
 SERVICE_BASE, SENDER_BASE = 30, 130
 SENDER = LAN[99]
@@ -144,12 +158,62 @@ def sigterms(lab: LiveLab, table: KernelTable, rounds: int) -> list[float]:
     return samples
 
 
+PHASES = ("notification", "reload", "allocate", "publish", "plan", "set_routes", "state write")
+
+
+async def phases(spec: LabSpec, count: int) -> dict[str, list[float]]:
+    """One node's pass, phase by phase, for `count` Services added one by one (see the docstring, 4)."""
+    samples: dict[str, list[float]] = {name: [] for name in PHASES}
+    node = spec.node_names[0]
+    with tempfile.TemporaryDirectory(prefix="bgplb-phases-") as work:
+        config = Path(work) / "config"
+        write_config(config, spec)
+        source, state_file, rib = FileSource(config), StateFile(Path(work) / "state.json"), AdjRibOut()
+        source.reload()
+        held: dict[ServiceRef, Held] = {}
+        made: Made = {}
+        changed = asyncio.Event()
+        watch = asyncio.create_task(source.watch(changed.set))
+        await asyncio.sleep(0.2)  # the watch is set up
+        try:
+            for i in range(count):
+                tmp = config / f".bench{i}.tmp"
+                tmp.write_text(yaml.safe_dump(service_document(f"bench{i}", (POOL[SERVICE_BASE + i],))))
+                changed.clear()
+                marks = [time.perf_counter()]
+                tmp.rename(config / f"50-bench{i}.yaml")
+                await asyncio.wait_for(changed.wait(), 5)
+                marks.append(time.perf_counter())
+                state = source.reload().state
+                assert state is not None
+                marks.append(time.perf_counter())
+                snapshot = with_held(state.snapshot, held, made)
+                allocation = allocate(snapshot, state.config)
+                marks.append(time.perf_counter())
+                published = with_allocation(snapshot, allocation)
+                marks.append(time.perf_counter())
+                plan = announce(local_view(published, node, state.checks, {}), state.config, node)
+                marks.append(time.perf_counter())
+                rib.set_routes(plan.sessions[0].routes)
+                marks.append(time.perf_counter())
+                held = {ref: Held(a.ips, a.pool) for ref, a in allocation.assignments.items()}
+                state_file.write(encode(held))
+                marks.append(time.perf_counter())
+                for name, start, end in zip(PHASES, marks[:-1], marks[1:], strict=True):
+                    samples[name].append(end - start)
+        finally:
+            watch.cancel()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--services", type=int, default=100)
     parser.add_argument("--sigterm", type=int, default=5, help="SIGTERM rounds")
+    parser.add_argument("--phases", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
+    breakdown = asyncio.run(phases(LabSpec(nodes=args.nodes), args.services)) if args.phases else {}
     with Netkit("bgplb-bench") as kit:
         lab = build(kit, LabSpec(nodes=args.nodes), say=lambda text: None)
         wait_ready(lab)
@@ -180,6 +244,21 @@ def main() -> None:
     print(
         f"file change -> first next hop, median of the first/last {tenth} Services: {early:.1f}/{late:.1f} ms"
     )
+    if breakdown:
+        tenth = max(1, args.services // 5)
+        print(f"\none node's pass, in this process, by phase ({args.services} Services one by one), ms")
+        print(f"{'':40} {'p50':>7} {'p99':>7} {'max':>7} {'first/last ' + str(tenth) + ' (median)':>24}")
+        totals = [sum(parts) for parts in zip(*(breakdown[n] for n in PHASES[:-1]), strict=True)]
+        for label, samples in [*breakdown.items(), ("to set_routes (all but the state write)", totals)]:
+            early, late = (
+                statistics.median(samples[:tenth]) * 1000,
+                statistics.median(samples[-tenth:]) * 1000,
+            )
+            first_last = f"{early:.2f}/{late:.2f}"
+            print(
+                f"{label:40} {ms(samples, 0.5):7.2f} {ms(samples, 0.99):7.2f} {max(samples) * 1000:7.2f} "
+                f"{first_last:>24}"
+            )
     print(
         f"load average during the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other load skews it)"
     )

@@ -10,7 +10,9 @@ Changes are noticed through file notifications (inotify via `watchfiles`, a few 
 as a fallback for filesystems without them or missed events, by comparing a fingerprint of the directory
 (every file's path, size, mtime and inode) every `poll_interval` seconds; `FileSource.watch` calls back
 once per new fingerprint. The runtime also reloads on SIGHUP, re-reading every file. Between reloads,
-parsed files are cached by their fingerprint entry, so a change re-parses only the changed files.
+parsed files are cached by their fingerprint entry, and so is each resource read into planning types and
+the configuration built from an unchanged set of documents: a change re-parses and re-reads only the
+changed files (a reload of 100 Service files after one change costs about a millisecond, not five).
 
 `local_view` adapts the snapshot to a host without kubelet: the host's own Node is added when no file
 describes it; a Service with a health check gets this host's endpoint from the check's latest answer
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from ipaddress import ip_address
@@ -32,10 +35,10 @@ from watchfiles import Change, awatch
 
 from bgplb.adapters.config_files import FILE_KIND, SUFFIXES, parse_documents
 from bgplb.adapters.health import ANNOTATION, API_VERSION, KIND, CheckSpec, check_from_annotation, parse_check
-from bgplb.config.build import build_config
+from bgplb.config.build import BuildResult, build_config
 from bgplb.config.models import Config
 from bgplb.errors import ConfigError
-from bgplb.planning.service_manifest import read_service
+from bgplb.planning.service_manifest import ServiceReading, read_service
 from bgplb.planning.snapshot import (
     Endpoint,
     EndpointSlice,
@@ -51,7 +54,7 @@ from bgplb.planning.snapshot import (
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 HEALTH_SLICE = "bgplb-health"
 SNAPSHOT_KINDS = {"Service", "Node", "Namespace", "EndpointSlice"}
-NOTIFY_STEP_MS = 2
+NOTIFY_STEP_MS = 1
 """After a notification, wait until the directory is quiet this long (then at most NOTIFY_DEBOUNCE_MS)."""
 NOTIFY_DEBOUNCE_MS = 200
 
@@ -153,6 +156,43 @@ def read_namespace(manifest: Mapping[str, Any]) -> Namespace:
     return Namespace(str(meta.get("name") or ""), _labels(meta))
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One snapshot resource read into planning types, or the error that rejects it (cached per document)."""
+
+    service: ServiceReading | None = None
+    check: CheckSpec | None = None
+    node: Node | None = None
+    slice: EndpointSlice | None = None
+    namespace: Namespace | None = None
+    error: ConfigError | None = None
+
+
+def _read(resource: Mapping[str, Any]) -> _Read:
+    kind = resource.get("kind")
+    try:
+        if kind == "Service":
+            reading = read_service(resource)
+            annotation = _map(_map(resource.get("metadata")).get("annotations")).get(ANNOTATION)
+            if annotation is None:
+                return _Read(service=reading)
+            try:
+                return _Read(
+                    service=reading, check=check_from_annotation(reading.service.ref, str(annotation))
+                )
+            except ConfigError as exc:
+                return _Read(service=reading, error=exc)
+        if kind == "Node":
+            return _Read(node=read_node(resource))
+        if kind == "EndpointSlice":
+            return _Read(slice=read_endpoint_slice(resource))
+        if kind == "Namespace":
+            return _Read(namespace=read_namespace(resource))
+        return _Read(check=parse_check(resource))
+    except ConfigError as exc:
+        return _Read(error=exc)
+
+
 @dataclass(slots=True)
 class _Reading:
     services: dict[ServiceRef, Service]
@@ -163,42 +203,42 @@ class _Reading:
     errors: list[ConfigError]
     warnings: list[str]
 
-    def add(self, resource: Mapping[str, Any]) -> None:
-        kind = resource.get("kind")
-        if kind == "Service":
-            reading = read_service(resource)
-            ref = reading.service.ref
+    def add(self, read: _Read) -> None:
+        if read.service is not None:
+            ref = read.service.service.ref
             if ref in self.services:
                 self.errors.append(ConfigError("Service", str(ref), "metadata.name", "defined twice"))
-            self.services[ref] = reading.service
-            self.warnings.extend(f"Service {ref}: {w}" for w in reading.warnings)
-            annotation = _map(_map(resource.get("metadata")).get("annotations")).get(ANNOTATION)
-            if annotation is not None:
-                self.checks.append(check_from_annotation(ref, str(annotation)))
-        elif kind == "Node":
-            node = read_node(resource)
-            self.nodes[node.name] = node
-        elif kind == "EndpointSlice":
-            self.slices.append(read_endpoint_slice(resource))
-        elif kind == "Namespace":
-            namespace = read_namespace(resource)
-            self.namespaces[namespace.name] = namespace
-        elif kind == KIND and resource.get("apiVersion") == API_VERSION:
-            self.checks.append(parse_check(resource))
+            self.services[ref] = read.service.service
+            self.warnings.extend(f"Service {ref}: {w}" for w in read.service.warnings)
+        if read.error is not None:
+            self.errors.append(read.error)
+        if read.check is not None:
+            self.checks.append(read.check)
+        if read.node is not None:
+            self.nodes[read.node.name] = read.node
+        if read.slice is not None:
+            self.slices.append(read.slice)
+        if read.namespace is not None:
+            self.namespaces[read.namespace.name] = read.namespace
 
 
 class ParseCache:
-    """Parsed documents per file, reused while the file's size and mtime are unchanged.
-
-    YAML parsing dominates a reload; with the cache a change re-parses only the files that changed.
+    """Parsed documents per file, reused while the file's size, mtime and inode are unchanged; each
+    document read into planning types, and the configuration built, reused while the documents are the
+    same objects. YAML parsing dominates a reload; with the cache a change re-parses only the changed files.
     """
 
     def __init__(self) -> None:
         self._files: dict[str, _Cached] = {}
+        self._reads: dict[int, tuple[Mapping[str, Any], _Read]] = {}
+        self._built: tuple[list[Mapping[str, Any]], BuildResult] | None = None
 
-    def read(self, directory: Path) -> tuple[list[Mapping[str, Any]], list[ConfigError]]:
-        """Every resource under `directory` (files in name order) and every read or parse error."""
-        entries = fingerprint(directory)
+    def read(
+        self, directory: Path, entries: Fingerprint | None = None
+    ) -> tuple[list[Mapping[str, Any]], list[ConfigError]]:
+        """Every resource under `directory` (files in name order) and every read or parse error;
+        `entries` is the directory's fingerprint when the caller has just taken it."""
+        entries = fingerprint(directory) if entries is None else entries
         if not entries:
             return [], [ConfigError(FILE_KIND, str(directory), "", "no .yaml, .yml or .json file here")]
         resources: list[Mapping[str, Any]] = []
@@ -218,24 +258,48 @@ class ParseCache:
             resources.extend(cached[1])
             errors.extend(cached[2])
         self._files = fresh
+        reads = self._reads
+        self._reads = {
+            id(r): kept for r in resources if (kept := reads.get(id(r))) is not None and kept[0] is r
+        }
         return resources, errors
 
+    def read_resource(self, resource: Mapping[str, Any]) -> _Read:
+        """`resource` (a Service, Node, EndpointSlice, Namespace or HealthCheck) read into planning types."""
+        kept = self._reads.get(id(resource))
+        if kept is not None and kept[0] is resource:
+            return kept[1]
+        read = _read(resource)
+        self._reads[id(resource)] = (resource, read)
+        return read
 
-def load_directory(directory: Path, cache: ParseCache | None = None) -> LoadResult:
-    """Read every file under `directory`; a state only when nothing is wrong (see the module docstring)."""
-    resources, errors = (cache or ParseCache()).read(directory)
+    def build(self, resources: list[Mapping[str, Any]]) -> BuildResult:
+        """`build_config(resources)`, reused while the resources are the very documents of the last call."""
+        if self._built is not None:
+            last, result = self._built
+            if len(last) == len(resources) and all(a is b for a, b in zip(last, resources, strict=True)):
+                return result
+        result = build_config(resources)
+        self._built = (resources, result)
+        return result
+
+
+def load_directory(
+    directory: Path, cache: ParseCache | None = None, entries: Fingerprint | None = None
+) -> LoadResult:
+    """Read every file under `directory`; a state only when nothing is wrong (see the module docstring).
+    `entries`: the directory's fingerprint when the caller has just taken it."""
+    cache = cache or ParseCache()
+    resources, errors = cache.read(directory, entries)
     reading = _Reading({}, {}, [], {}, [], errors, [])
     config_resources = []
     for resource in resources:
         kind = resource.get("kind")
         if kind in SNAPSHOT_KINDS or (kind == KIND and resource.get("apiVersion") == API_VERSION):
-            try:
-                reading.add(resource)
-            except ConfigError as exc:
-                reading.errors.append(exc)
+            reading.add(cache.read_resource(resource))
         else:
             config_resources.append(resource)
-    built = build_config(config_resources)
+    built = cache.build(config_resources)
     reading.errors.extend(built.errors)
     reading.warnings.extend(str(w) for w in built.warnings)
     for check in reading.checks:
@@ -280,13 +344,17 @@ def fingerprint(directory: Path) -> Fingerprint:
     replacements change it (an in-place rewrite of equal size within the clock tick needs SIGHUP)."""
     entries: list[tuple[str, int, int, int]] = []
     if directory.is_dir():
-        for path in directory.rglob("*"):
-            if path.suffix in SUFFIXES:
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue
-                entries.append((str(path), stat.st_size, stat.st_mtime_ns, stat.st_ino))
+        for parent, dirs, files in os.walk(
+            str(directory)
+        ):  # as Path.rglob: symlinked directories not entered
+            for name in (*dirs, *files):
+                if os.path.splitext(name)[1] in SUFFIXES:
+                    path = os.path.join(parent, name)
+                    try:
+                        stat = os.stat(path)
+                    except OSError:
+                        continue
+                    entries.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     return tuple(sorted(entries))
 
 
@@ -299,6 +367,7 @@ class FileSource:
         self.current: SourceState | None = None
         self.last: LoadResult | None = None
         self._seen: Fingerprint | None = None
+        self.reloads = 0
         self._cache = ParseCache()
 
     def forget(self) -> None:
@@ -308,28 +377,34 @@ class FileSource:
     def reload(self) -> LoadResult:
         """Read the directory now; a good reading becomes `current`, a bad one leaves it alone."""
         self._seen = fingerprint(self.directory)
-        result = load_directory(self.directory, self._cache)
+        self.reloads += 1
+        result = load_directory(self.directory, self._cache, self._seen)
         self.last = result
         if result.state is not None:
             self.current = result.state
         return result
 
     async def watch(self, on_change: Callable[[], None]) -> None:
-        """Watch forever; call `on_change` once per new fingerprint (the caller reloads).
+        """Watch forever; call `on_change` once per change until the caller reloads.
 
-        Notifications wake the check at once; without them (or between them) it runs every `poll_interval`.
+        A notification about a configuration file reports at once (the reload takes the fingerprint
+        anyway); without notifications (or between them) a check every `poll_interval` reports each new
+        fingerprint.
         """
         reported: Fingerprint | None = None
+        notified = -1  # `self.reloads` when a notification was last reported
 
         async def check() -> None:
             nonlocal reported
+            if notified == self.reloads:
+                return  # a reload is on its way
             current = await asyncio.to_thread(fingerprint, self.directory)
             if current not in (self._seen, reported):
                 reported = current
                 on_change()
 
         try:
-            async for _ in awatch(
+            async for changes in awatch(
                 self.directory,
                 watch_filter=_config_file,
                 debounce=NOTIFY_DEBOUNCE_MS,
@@ -337,7 +412,12 @@ class FileSource:
                 rust_timeout=max(1, int(self.poll_interval * 1000)),
                 yield_on_timeout=True,
             ):
-                await check()
+                if changes:
+                    if notified != self.reloads:
+                        notified = self.reloads
+                        on_change()
+                else:
+                    await check()
         except (OSError, RuntimeError) as exc:  # no inotify (limits, filesystem) or the directory went away
             log.warning(
                 "%s: no file notifications (%s); checking every %gs", self.directory, exc, self.poll_interval

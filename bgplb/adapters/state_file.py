@@ -90,11 +90,16 @@ class StateFile:
 
     def save(self, state: State) -> None:
         """Replace the file with `state` (write, fsync, rename); the directory is created if needed."""
+        self.write(encode(state))
+
+    def write(self, text: str) -> None:
+        """Replace the file with `text` (an `encode`d state) as `save` does: only I/O, so a thread can
+        run it while the event loop goes on."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         try:
             with tmp.open("w", encoding="utf-8") as handle:
-                handle.write(encode(state))
+                handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
             tmp.replace(self.path)

@@ -19,6 +19,10 @@ advertisements (or several Services sharing an address) yield the same prefix fo
 route: the union of their communities and large communities, and the highest local-pref (config validation
 already rejects two different local-prefs for one prefix and peer, as MetalLB does; the maximum is the
 deterministic fallback). Local-pref is dropped for eBGP peers. Next hop is None (the session's own address).
+
+Equal prefixes and equal routes are the same objects from one plan to the next (bounded caches keyed by
+their fields): handed to `set_routes` again, unchanged routes let the Adj-RIB-Out diff only the changed
+middle instead of every route (docs/bgp-session.md, "Changing the routes"), and nothing is rebuilt.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from ipaddress import ip_network
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 
 from bgplb.bgp.communities import parse_community, parse_large_community
 from bgplb.bgp.nlri import Prefix
@@ -111,8 +116,8 @@ class _Merged:
     local_pref: int | None = None
 
     def add(self, adv: BgpAdvertisement) -> None:
-        self.communities.update(parse_community(c) for c in adv.communities)
-        self.large.update(parse_large_community(c) for c in adv.large_communities)
+        self.communities.update(_communities(adv.communities))
+        self.large.update(_large_communities(adv.large_communities))
         if adv.local_pref is not None:
             self.local_pref = max(adv.local_pref, self.local_pref or 0)
 
@@ -128,8 +133,39 @@ def peer_versions(peer: BgpPeer) -> frozenset[int]:
 
 def aggregate(ip: IPAddress, adv: BgpAdvertisement) -> Prefix:
     """The prefix announced for `ip` under `adv`: its aggregationLength (IPv4) or aggregationLengthV6."""
-    length = adv.aggregation_length if ip.version == 4 else adv.aggregation_length_v6
-    return ip_network(f"{ip}/{length}", strict=False)
+    return _prefix(ip, adv.aggregation_length if ip.version == 4 else adv.aggregation_length_v6)
+
+
+CACHED = 1 << 16
+"""Prefixes and routes kept for reuse across plans (a larger table still plans right, only slower)."""
+
+
+@lru_cache(maxsize=256)
+def _communities(texts: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(parse_community(c) for c in texts)
+
+
+@lru_cache(maxsize=256)
+def _large_communities(texts: tuple[str, ...]) -> tuple[tuple[int, int, int], ...]:
+    return tuple(parse_large_community(c) for c in texts)
+
+
+@lru_cache(maxsize=CACHED)
+def _prefix(ip: IPAddress, length: int) -> Prefix:
+    network = IPv4Network if ip.version == 4 else IPv6Network
+    return network((int(ip), length), strict=False)
+
+
+@lru_cache(maxsize=CACHED)
+def _route(
+    prefix: Prefix,
+    communities: tuple[int, ...],
+    large_communities: tuple[tuple[int, int, int], ...],
+    local_pref: int | None,
+) -> Route:
+    return Route(
+        prefix=prefix, communities=communities, large_communities=large_communities, local_pref=local_pref
+    )
 
 
 def has_endpoint(service: Service, endpoints: Iterable[Endpoint], node: str) -> bool:
@@ -225,16 +261,16 @@ class _Planner:
         out: list[PeerRoutes] = []
         for peer in sorted(self.peers, key=lambda p: (p.name, p.namespace)):
             routes = [
-                Route(
-                    prefix=prefix,
-                    communities=tuple(sorted(m.communities)),
-                    large_communities=tuple(sorted(m.large)),
-                    local_pref=None if peer.is_ibgp is False else m.local_pref,
+                _route(
+                    prefix,
+                    tuple(sorted(m.communities)),
+                    tuple(sorted(m.large)),
+                    None if peer.is_ibgp is False else m.local_pref,
                 )
                 for (name, prefix), m in self.merged.items()
                 if name == peer.name
             ]
-            routes.sort(key=lambda r: (r.prefix.version, r.prefix))
+            routes.sort(key=_prefix_order)
             out.append(PeerRoutes(peer, tuple(routes)))
         return tuple(out)
 
@@ -258,7 +294,7 @@ def announce(
         (s for s in snapshot.services if is_ours(s, load_balancer_classes, handle_unset_class)),
         key=lambda s: s.ref,
     )
-    pairs = [(s, ip) for s in services for ip in sorted(set(s.current_ips), key=lambda a: (a.version, a))]
+    pairs = [(s, ip) for s in services for ip in sorted(set(s.current_ips), key=_address_order)]
     me = _node(snapshot.nodes, node)
     if me is None:
         decisions = tuple(
@@ -268,6 +304,15 @@ def announce(
     planner = _Planner(snapshot, config, me)
     decisions = tuple(planner.decide(s, ip) for s, ip in pairs)
     return NodeAnnouncements(node, planner.sessions(), planner.l2_announcements(), decisions)
+
+
+def _address_order(ip: IPAddress) -> tuple[int, int]:
+    return ip.version, int(ip)
+
+
+def _prefix_order(route: Route) -> tuple[int, int, int]:
+    """IPv4 first, then as `ip_network` objects order (address, then length), without their slow `<`."""
+    return route.prefix.version, int(route.prefix.network_address), route.prefix.prefixlen
 
 
 def _node(nodes: Iterable[Node], name: str) -> Node | None:

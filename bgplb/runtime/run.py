@@ -6,11 +6,16 @@ level-triggered reconcile loop each (see `reconcile`), `status-server` answers `
 controller (which reloads), a new allocation or a health flip marks the speaker. SIGTERM/SIGINT stop in
 order: the loops first, then Cease to every peer (so routers withdraw at once), then the health checks and
 the status endpoint.
+
+Latency: the speaker's pass runs in the event-loop turn after the controller publishes (no timer between
+them); once the first configuration is loaded, everything alive is moved out of the garbage collector's
+reach (`gc.freeze`), so full collections stay short instead of scanning the configuration every time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -64,6 +69,7 @@ class Runtime:
         self.speaker_loop = Reconciler("speaker", self._speak, resync=options.resync)
         self.status = StatusServer(self._views(), port=options.status_port)
         self._stop = asyncio.Event()
+        self._frozen = False
 
     # -- event sources: they only mark loops dirty --------------------------------------------------
     def files_changed(self) -> None:
@@ -81,6 +87,10 @@ class Runtime:
 
     def _allocated(self) -> None:
         self.speaker_loop.mark_dirty()
+        if not self._frozen:
+            self._frozen = True
+            gc.collect()
+            gc.freeze()
 
     def _health_changed(self) -> None:
         self.speaker_loop.mark_dirty()

@@ -159,11 +159,12 @@ class SpeakerLoop:
             SessionView(r.peer, r.transport.status()[0], r.routes) for _, r in sorted(self._running.items())
         ]
 
-    async def stop(self) -> None:
-        """Cease to every peer at once (bounded by the transports' own timeouts)."""
+    async def stop(self, message: str = SHUTDOWN_MESSAGE) -> None:
+        """Cease/Administrative Shutdown with `message` (RFC 9003) to every peer at once (bounded by the
+        transports' own timeouts)."""
         running = list(self._running.values())
         self._running.clear()
-        await asyncio.gather(*(r.transport.stop(SHUTDOWN_MESSAGE) for r in running))
+        await asyncio.gather(*(r.transport.stop(message) for r in running))
 
 
 class _EventLog:

@@ -273,6 +273,58 @@ def test_the_parse_cache_reparses_only_changed_files(tmp_path: Path, monkeypatch
     assert sorted(parsed) == ["cluster.yaml", "config.yaml"]
 
 
+def test_unchanged_files_keep_their_objects_and_configuration(tmp_path: Path) -> None:
+    write(tmp_path, "config.yaml", CONFIG)
+    write(tmp_path, "cluster.yaml", CLUSTER)
+    write(
+        tmp_path,
+        "api.yaml",
+        "kind: Service\napiVersion: v1\nmetadata: {name: api}\nspec: {type: LoadBalancer}\n",
+    )
+    source = FileSource(tmp_path)
+    first = source.reload().state
+    write(tmp_path, "api.yaml", "kind: Service\napiVersion: v1\nmetadata: {name: api, labels: {a: b}}\n")
+    second = source.reload().state
+    assert first is not None and second is not None
+    web = ServiceRef("shop", "web")
+    assert {s.ref: s for s in second.snapshot.services}[web] is {s.ref: s for s in first.snapshot.services}[
+        web
+    ]
+    assert second.snapshot.nodes[0] is first.snapshot.nodes[0]
+    assert second.config is first.config  # the configuration files did not change
+    api = {s.ref: s for s in second.snapshot.services}[ServiceRef("default", "api")]
+    assert dict(api.labels) == {"a": "b"}
+    write(tmp_path, "config.yaml", CONFIG.replace("198.51.100.0/24", "203.0.113.0/24"))
+    third = source.reload().state
+    assert third is not None and third.config is not second.config
+    assert third.config.pool_of(ip_address("203.0.113.9")) is not None
+
+
+def test_a_cached_bad_object_stays_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "config.yaml", CONFIG)
+    write(tmp_path, "node.yaml", "kind: Node\napiVersion: v1\nmetadata: {labels: {a: b}}\n")
+    source = FileSource(tmp_path)
+    for _ in range(2):  # the second reading comes from the cache
+        result = source.reload()
+        assert result.state is None
+        assert [(e.kind, e.field_path) for e in result.errors] == [("Node", "metadata.name")]
+
+
+def test_fingerprint_walks_subdirectories_like_rglob(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    write(tmp_path, "a.yaml", CONFIG)
+    write(tmp_path / "sub" / "deeper", "b.json", "{}")
+    write(tmp_path / "sub", ".hidden.yml", CONFIG)
+    write(tmp_path / "sub", "c.txt", "ignored")
+    expected = sorted(
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in tmp_path.rglob("*")
+        if p.suffix in config_files.SUFFIXES
+    )
+    assert list(fingerprint(tmp_path)) == expected
+    assert len(expected) == 3
+
+
 def test_the_examples_in_docs_no_kubernetes_load(tmp_path: Path) -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "no-kubernetes.md").read_text()
     blocks = re.findall(r"^```yaml\n(.*?)^```", text, re.MULTILINE | re.DOTALL)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bgplb.bgp.communities import parse_community
 from bgplb.config.models import BgpAdvertisement, BgpPeer, Config, L2Advertisement, LabelSelector
 from bgplb.planning import election
-from bgplb.planning.announcement import EXCLUDE_LABEL, NotAnnounced, announce
+from bgplb.planning.announcement import EXCLUDE_LABEL, NotAnnounced, aggregate, announce
 from bgplb.planning.snapshot import (
     Endpoint,
     EndpointSlice,
@@ -362,3 +362,33 @@ def test_announce_is_deterministic_and_order_independent(
 def test_decision_carries_pool_and_peers() -> None:
     decision = announce(snapshot(), config(), "n1").decisions[0]
     assert (decision.pool, decision.peers, decision.l2) == ("public", ("router",), False)
+
+
+def test_unchanged_routes_are_the_same_objects_in_the_next_plan() -> None:
+    """What lets the Adj-RIB-Out diff only the changed middle (docs/bgp-session.md)."""
+    cfg = config(advs=(adv(communities=("64501:100",)),))
+    one = Service(ServiceRef("default", "one"), current_ips=(ip_address("198.51.100.1"),))
+    two = Service(ServiceRef("default", "two"), current_ips=(ip_address("198.51.100.2"),))
+    eps = (EndpointSlice(one.ref, "e", (Endpoint("n1"),)), EndpointSlice(two.ref, "e", (Endpoint("n1"),)))
+    before = announce(Snapshot(services=(one,), nodes=(Node("n1"),), endpoint_slices=eps), cfg, "n1")
+    after = announce(Snapshot(services=(one, two), nodes=(Node("n1"),), endpoint_slices=eps), cfg, "n1")
+    (old,) = before.routes_for("router")
+    first, second = after.routes_for("router")
+    assert first is old
+    assert second.prefix == ip_network("198.51.100.2/32")
+    assert second.communities == (parse_community("64501:100"),)
+    changed = announce(
+        Snapshot(services=(one,), nodes=(Node("n1"),), endpoint_slices=eps),
+        config(advs=(adv(communities=("64501:200",)),)),
+        "n1",
+    )
+    (new,) = changed.routes_for("router")
+    assert new is not old and new.communities == (parse_community("64501:200"),)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 32), st.integers(0, 2**128 - 1), st.integers(0, 128))
+def test_aggregate_widens_the_address(v4: int, length: int, v6: int, length6: int) -> None:
+    advertisement = adv(aggregation_length=length, aggregation_length_v6=length6)
+    four, six = IPv4Address(v4), IPv6Address(v6)
+    assert aggregate(four, advertisement) == ip_network(f"{four}/{length}", strict=False)
+    assert aggregate(six, advertisement) == ip_network(f"{six}/{length6}", strict=False)

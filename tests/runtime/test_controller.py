@@ -5,10 +5,12 @@ from __future__ import annotations
 from ipaddress import ip_address
 from pathlib import Path
 
+import pytest
+
 from bgplb.adapters.file_source import FileSource
-from bgplb.adapters.state_file import StateFile
-from bgplb.planning.snapshot import ServiceRef
-from bgplb.runtime.controller import Controller
+from bgplb.adapters.state_file import Held, StateFile
+from bgplb.planning.snapshot import Service, ServiceRef, Snapshot
+from bgplb.runtime.controller import Controller, Made, with_held
 
 CONFIG = """
 apiVersion: metallb.io/v1beta1
@@ -104,3 +106,49 @@ async def test_no_good_configuration_yet_publishes_nothing(tmp_path: Path) -> No
     await h.controller.reconcile()
     assert h.controller.published is None
     assert not h.state.exists()
+
+
+async def test_publishes_before_the_state_file_is_written(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    (h.dir / "a.yaml").write_text(service("a"))
+    await h.controller.reconcile()
+    saved_when_published: list[set[str]] = []
+
+    def published() -> None:
+        saved_when_published.append({ref.name for ref in StateFile(h.state).load()})
+
+    h.controller._on_published = published
+    (h.dir / "b.yaml").write_text(service("b"))
+    await h.change()
+    assert saved_when_published == [{"a"}]  # the speaker heard of b before the disk did
+    assert {ref.name for ref in StateFile(h.state).load()} == {"a", "b"}
+
+
+async def test_a_failed_state_write_fails_the_pass_and_is_retried(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    (h.dir / "a.yaml").write_text(service("a"))
+    await h.controller.reconcile()
+    h.state.unlink()
+    h.state.mkdir()  # a directory in the way: the rename fails
+    (h.dir / "b.yaml").write_text(service("b"))
+    with pytest.raises(OSError):
+        await h.change()
+    assert h.ips() == {"a": "198.51.100.10", "b": "198.51.100.11"}  # published all the same
+    h.state.rmdir()
+    await h.controller.reconcile()  # the retry writes what the failed pass could not
+    assert {ref.name for ref in StateFile(h.state).load()} == {"a", "b"}
+
+
+def test_with_held_reuses_the_services_it_made_while_nothing_changed() -> None:
+    ref = ServiceRef("default", "a")
+    snapshot = Snapshot(services=(Service(ref),))
+    memo: Made = {}
+    held = {ref: Held((ip_address("198.51.100.10"),), "public")}
+    (first,) = with_held(snapshot, held, memo).services
+    (again,) = with_held(snapshot, dict(held), memo).services
+    assert again is first and first.current_ips == (ip_address("198.51.100.10"),)
+    moved = {ref: Held((ip_address("198.51.100.11"),), "public")}
+    (other,) = with_held(snapshot, moved, memo).services
+    assert other.current_ips == (ip_address("198.51.100.11"),)
+    (fresh,) = with_held(Snapshot(services=(Service(ref),)), moved, memo).services
+    assert fresh is not other and fresh == other  # a new reading of the Service

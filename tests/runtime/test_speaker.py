@@ -128,3 +128,19 @@ async def test_plans_drive_sessions_and_removal_sends_cease(receiver: Receiver) 
         assert loop.sessions() == []
     finally:
         await loop.stop()
+
+
+async def test_stop_sends_cease_with_the_given_message(receiver: Receiver) -> None:
+    loop = SpeakerLoop("n1")
+    snap, config = plan_for(receiver.port, range(1, 2))
+    await loop.apply(announce(snap, config, "n1"), snap.nodes[0])
+    async with asyncio.timeout(5):
+        while not receiver.sessions:
+            await asyncio.sleep(0.01)
+    session = receiver.sessions[0]
+    await session.wait(lambda: session.announced == 1, timeout=5)
+    await loop.stop("maintenance of n1")
+    await session.wait(lambda: session.closed, timeout=5)
+    (notification,) = session.of_kind(NOTIFICATION)
+    message = b"maintenance of n1"
+    assert notification.body == bytes([6, 2, len(message)]) + message  # Cease/Administrative Shutdown
