@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bgplb import __version__
-from bgplb.commands import check_config, lab, router_config, run, speak, status
+from bgplb.commands import check_config, controller, lab, router_config, run, speak, speaker, status
 
 app = typer.Typer(
     name="bgplb",
@@ -33,6 +33,8 @@ app.command("speak")(speak.speak)
 app.command("run")(run.run)
 app.command("status")(status.status)
 app.command("lab")(lab.lab)
+app.command("speaker")(speaker.speaker)
+app.command("controller")(controller.controller)
 
 
 def main() -> None:

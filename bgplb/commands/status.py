@@ -11,6 +11,7 @@ import json
 import urllib.error
 import urllib.request
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bgplb.adapters.status_server import DEFAULT_PORT
+from bgplb.commands import status_cluster
 
 
 class View(StrEnum):
@@ -130,8 +132,16 @@ def status(
     *,
     output: Annotated[Output, typer.Option("--output", "-o", help="table or json")] = Output.TABLE,
     port: Annotated[int, typer.Option("--port", help="the daemon's --status-port")] = DEFAULT_PORT,
+    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="ask this cluster instead")] = None,
+    cluster: Annotated[bool, typer.Option("--cluster", help="ask the default kubeconfig's cluster")] = False,
+    namespace: Annotated[str, typer.Option("--namespace", help="bgplb's namespace")] = "metallb-system",
+    speaker_port: Annotated[int, typer.Option("--speaker-port", help="speakers' --http-port")] = 7473,
 ) -> None:
-    """Show the sessions, routes, services and pools of the `bgplb run` on this host."""
+    """Show the sessions, routes, services and pools of the `bgplb run` on this host (or of a cluster)."""
+    if kubeconfig is not None or cluster:
+        name = view.value if view else None
+        status_cluster.show(name, output is Output.JSON, kubeconfig, namespace, speaker_port)
+        return
     try:
         data = fetch(port, view.value if view else None)
     except (urllib.error.URLError, OSError, ValueError) as exc:

@@ -1,0 +1,90 @@
+"""`bgplb controller`: the Kubernetes controller (the Deployment's container command).
+
+Flags as deploy/controller/deployment.yaml and the Helm chart pass them; the replica's identity for leader
+election is $POD_NAME (downward API), else the host name. The API server is found with `--kubeconfig`, else
+$KUBECONFIG / ~/.kube/config, else the Pod's service account (in-cluster). Exit codes: 0 after
+SIGTERM/SIGINT, 1 when a supervised task failed, 2 for bad arguments or no usable kubeconfig.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from lightkube import AsyncClient
+from lightkube.config.kubeconfig import KubeConfig
+from lightkube.core.exceptions import ConfigError as KubeConfigError
+
+from bgplb.runtime.k8s_controller import DEFAULT_HTTP_PORT, ControllerOptions, K8sController
+from bgplb.runtime.k8s_logs import LogFormat, configure
+from bgplb.runtime.k8s_speaker import ConfigSource
+
+
+def controller(
+    *,
+    namespace: Annotated[
+        str, typer.Option("--namespace", help="bgplb's namespace: configuration, Lease, status objects")
+    ] = "metallb-system",
+    leader_elect: Annotated[
+        bool, typer.Option("--leader-elect/--no-leader-elect", help="allocate only while holding the Lease")
+    ] = True,
+    lease_name: Annotated[
+        str, typer.Option("--lease-name", help="the leader-election Lease")
+    ] = "bgplb-controller",
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="port of /metrics, /healthz and /readyz")
+    ] = DEFAULT_HTTP_PORT,
+    log_format: Annotated[LogFormat, typer.Option("--log-format", help="text or json")] = LogFormat.TEXT,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")] = "info",
+    config_source: Annotated[
+        ConfigSource, typer.Option("--config-source", help="metallb or cilium resources")
+    ] = ConfigSource.METALLB,
+    lb_class: Annotated[
+        str | None, typer.Option("--lb-class", help="only Services of this spec.loadBalancerClass")
+    ] = None,
+    cilium_secrets_namespace: Annotated[
+        str, typer.Option("--cilium-secrets-namespace", help="where Cilium keeps BGP password Secrets")
+    ] = "kube-system",
+    ip_mode: Annotated[
+        bool, typer.Option("--ip-mode/--no-ip-mode", help="write ingress ipMode: VIP (Kubernetes 1.29+)")
+    ] = True,
+    resync: Annotated[float, typer.Option("--resync", help="seconds between full reconcile passes")] = 300.0,
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
+    ] = None,
+) -> None:
+    """Give LoadBalancer Services their addresses, configured from the cluster, until SIGTERM."""
+    if not 0 < http_port < 65536 or resync <= 0:
+        typer.echo("error: --http-port or --resync out of range", err=True)
+        raise typer.Exit(2)
+    try:
+        config = KubeConfig.from_file(kubeconfig) if kubeconfig is not None else KubeConfig.from_env()
+    except (KubeConfigError, OSError, ValueError) as exc:
+        typer.echo(f"error: no usable kubeconfig: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure(log_format, log_level)
+    options = ControllerOptions(
+        identity=os.environ.get("POD_NAME") or socket.gethostname(),
+        namespace=namespace,
+        leader_elect=leader_elect,
+        lease_name=lease_name,
+        http_port=http_port,
+        config_source="cilium" if config_source is ConfigSource.CILIUM else "metallb",
+        lb_class=lb_class or None,
+        cilium_secrets_namespace=cilium_secrets_namespace,
+        ip_mode=ip_mode,
+        resync=resync,
+    )
+    raise typer.Exit(asyncio.run(_main(config, options)))
+
+
+async def _main(config: KubeConfig, options: ControllerOptions) -> int:
+    client = AsyncClient(config=config, field_manager="bgplb-controller")
+    try:
+        return await K8sController(client, options).run()
+    finally:
+        await client.close()

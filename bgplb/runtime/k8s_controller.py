@@ -1,0 +1,292 @@
+"""`bgplb controller` on Kubernetes: a leader-elected loop, source -> build_config -> allocate -> status.
+
+Every replica runs the Kubernetes source (watches, so a standby is warm), leader election, the metrics
+endpoint and one level-triggered reconcile loop (`runtime.reconcile`); only the leader writes. A pass:
+1. `view()` the mirrors and `build_config` the configuration resources. A rejected configuration is logged
+   (every error with object and field, once per change), exported (`k8s_client_config_stale_bool`,
+   `config_errors`) and written to the ConfigurationState `controller`; the last good one stays in force.
+2. As leader: `allocate(snapshot, config)`; for every Service whose mirrored status or pool annotation
+   differs from its allocation, write it (the StatusWriter re-reads on conflict; up to `parallel_writes`
+   Services are written at once, each one's writes and Events in order). Events: IPAllocated when a
+   Service gets new addresses, ClearAssignment when observed addresses are released, AllocationFailed when a
+   failure appears or changes. Allocation is rebuilt from the observed status each pass, so a restarted or
+   newly elected controller changes nothing that is valid.
+3. IPAddressPool status counters and the allocator metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from lightkube import AsyncClient
+
+from bgplb.adapters.k8s_source import K8sSource, SourceOptions
+from bgplb.adapters.k8s_status import (
+    EventReason,
+    StatusWriter,
+    WriteOutcome,
+    allocation_failed_message,
+    clear_assignment_message,
+    ip_allocated_message,
+)
+from bgplb.adapters.leader_election import LeaderElector, LeaseSettings
+from bgplb.adapters.metrics import Metrics, MetricsServer
+from bgplb.config.build import BuildResult, build_config
+from bgplb.config.models import Config
+from bgplb.errors import ConfigError
+from bgplb.planning.allocation import (
+    DEFAULT_CLASS,
+    Allocation,
+    AllocationFailure,
+    PoolUsage,
+    Release,
+    allocate,
+)
+from bgplb.planning.snapshot import Service, ServiceRef
+from bgplb.runtime.reconcile import Reconciler
+from bgplb.runtime.tasks import Supervisor
+
+log = logging.getLogger(__name__)
+
+ConfigSource = Literal["metallb", "cilium"]
+DEFAULT_HTTP_PORT = 7472
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerOptions:
+    """How the controller runs (the command line of `bgplb controller`)."""
+
+    identity: str
+    namespace: str = "metallb-system"
+    leader_elect: bool = True
+    lease_name: str = "bgplb-controller"
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    http_host: str = "0.0.0.0"
+    http_port: int | None = DEFAULT_HTTP_PORT  # None: no HTTP endpoint
+    config_source: ConfigSource = "metallb"
+    lb_class: str | None = None
+    cilium_secrets_namespace: str = "kube-system"
+    ip_mode: bool = True
+    resync: float = 300.0
+    parallel_writes: int = 16
+
+
+class K8sController:
+    """The controller daemon; `run()` until `request_stop()` (SIGTERM) or a task failure."""
+
+    def __init__(
+        self, client: AsyncClient, options: ControllerOptions, metrics: Metrics | None = None
+    ) -> None:
+        self.options = options
+        self.metrics = metrics or Metrics()
+        self.loop = Reconciler("controller", self.reconcile, resync=options.resync)
+        self.source = K8sSource(
+            client,
+            SourceOptions(
+                config_namespace=options.namespace,
+                metallb=options.config_source == "metallb",
+                cilium=options.config_source == "cilium",
+                cilium_secrets_namespace=options.cilium_secrets_namespace,
+                nodes_and_endpoints=False,
+                resync=options.resync,
+            ),
+            on_change=self.loop.mark_dirty,
+        )
+        self.metrics.watch(self.source.watchers)
+        self.writer = StatusWriter(
+            client, component="bgplb-controller", host=options.identity, ip_mode=options.ip_mode
+        )
+        self.elector: LeaderElector | None = None
+        if options.leader_elect:
+            settings = LeaseSettings(
+                identity=options.identity,
+                name=options.lease_name,
+                namespace=options.namespace,
+                lease_duration=options.lease_duration,
+                renew_deadline=options.renew_deadline,
+                retry_period=options.retry_period,
+            )
+            self.elector = LeaderElector(client, settings, self._leadership)
+        self.config: Config | None = None
+        self.allocation: Allocation | None = None
+        self._reported: tuple[ConfigError, ...] | None = None
+        self._failures: dict[ServiceRef, AllocationFailure] = {}
+        self._releases: dict[ServiceRef, Release] = {}  # reported last pass (the mirror may lag our writes)
+        self._pool_usage: dict[str, tuple[PoolUsage, ...]] = {}
+        self.supervisor = Supervisor()
+        self.server: MetricsServer | None = None
+        self._stop = asyncio.Event()
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this replica may write (always, without leader election)."""
+        return self.elector is None or self.elector.is_leader
+
+    def ready(self) -> bool:
+        """/readyz: the caches are synced and a configuration is in force."""
+        return self.source.synced and self.config is not None
+
+    def _leadership(self, leading: bool) -> None:
+        self.metrics.leader.set(1 if leading else 0)
+        if leading:
+            self._failures.clear()  # a new leader reports current failures once
+            self._releases.clear()
+            self._pool_usage.clear()
+        self.loop.mark_dirty()
+
+    # -- the pass ----------------------------------------------------------------------------------
+    async def reconcile(self) -> None:
+        """One pass (see the module docstring)."""
+        if not self.source.synced:
+            return
+        start = time.perf_counter()
+        view = self.source.view()
+        built = build_config(view.resources)
+        if built.config is not None:
+            self.config = built.config
+        await self._report_config(built)
+        if self.config is None or not self.is_leader:
+            return
+        classes = (self.options.lb_class,) if self.options.lb_class else (DEFAULT_CLASS,)
+        allocation = allocate(
+            view.snapshot,
+            self.config,
+            load_balancer_classes=classes,
+            handle_unset_class=not self.options.lb_class,
+        )
+        services = {s.ref: s for s in view.snapshot.services}
+        writes = asyncio.Semaphore(self.options.parallel_writes)
+
+        async def apply(service: Service) -> None:
+            async with writes:
+                await self._apply(service, allocation)
+
+        async with asyncio.TaskGroup() as group:
+            for ref in sorted(allocation.assignments.keys() | allocation.failures.keys()):
+                if self._pending(services[ref], allocation):
+                    group.create_task(apply(services[ref]))
+        self._failures = dict(allocation.failures)
+        self._releases = dict(allocation.released)
+        await self._pools(allocation)
+        self.allocation = allocation
+        log.debug(
+            "controller pass: %d services in %.1f ms", len(services), (time.perf_counter() - start) * 1000
+        )
+
+    def _pending(self, service: Service, allocation: Allocation) -> bool:
+        """Whether `_apply` has anything to do for this Service (most pass nothing: checked without I/O)."""
+        ref = service.ref
+        assignment = allocation.assignments.get(ref)
+        mirrored = self.source.service_object(ref)
+        return (
+            (ref in allocation.released and self._releases.get(ref) != allocation.released[ref])
+            or mirrored is None
+            or self.writer.needs_update(
+                mirrored, assignment.ips if assignment else (), assignment.pool if assignment else None
+            )
+            or (ref in allocation.failures and self._failures.get(ref) != allocation.failures[ref])
+        )
+
+    async def _apply(self, service: Service, allocation: Allocation) -> None:
+        ref = service.ref
+        assignment = allocation.assignments.get(ref)
+        ips = assignment.ips if assignment is not None else ()
+        pool = assignment.pool if assignment is not None else None
+        release = allocation.released.get(ref)
+        if release is not None and self._releases.get(ref) != release:
+            await self._event(
+                ref, EventReason.CLEAR_ASSIGNMENT, clear_assignment_message(release.ips, release.detail)
+            )
+        mirrored = self.source.service_object(ref)
+        if mirrored is None or self.writer.needs_update(mirrored, ips, pool):
+            outcome = await self.writer.set_service_ips(ref, ips, pool)
+            self.metrics.status_writes.labels(outcome=outcome.value).inc()
+            if outcome == WriteOutcome.WRITTEN and ips and set(ips) != set(service.current_ips):
+                log.info("Service %s: assigned %s from pool %s", ref, ", ".join(map(str, ips)), pool)
+                await self._event(ref, EventReason.IP_ALLOCATED, ip_allocated_message(ips))
+        failure = allocation.failures.get(ref)
+        if failure is not None and self._failures.get(ref) != failure:
+            log.warning("Service %s gets no address: %s (%s)", ref, failure.detail, failure.reason.value)
+            await self._event(
+                ref, EventReason.ALLOCATION_FAILED, allocation_failed_message(ref, failure.detail)
+            )
+
+    async def _event(self, ref: ServiceRef, reason: EventReason, message: str) -> None:
+        await self.writer.emit(ref, reason, message)
+        self.metrics.events.labels(reason=reason.value).inc()
+
+    async def _pools(self, allocation: Allocation) -> None:
+        assert self.config is not None
+        totals: dict[str, tuple[int, int]] = {}
+        for row in allocation.usage:
+            used, total = totals.get(row.pool, (0, 0))
+            totals[row.pool] = (used + row.assigned, total + row.assigned + row.available)
+        self.metrics.set_pool_usage(totals)
+        for pool in self.config.pools:
+            if pool.origin.kind != "IPAddressPool":
+                continue  # Cilium pools and legacy ConfigMap pools have no such status
+            usage = tuple(row for row in allocation.usage if row.pool == pool.name)
+            if self._pool_usage.get(pool.name) != usage:
+                await self.writer.set_pool_status(pool.namespace or self.options.namespace, pool.name, usage)
+                self._pool_usage[pool.name] = usage
+
+    async def _report_config(self, built: BuildResult) -> None:
+        if built.errors != self._reported:
+            self._reported = built.errors
+            for error in built.errors:
+                log.error("config: %s", error)
+            if built.rejection is not None:
+                log.error("config: %s", built.rejection)
+            elif self.config is not None:
+                log.info("config: accepted (%d warnings)", len(built.warnings))
+        self.metrics.config_errors.set(len(built.errors))
+        self.metrics.config_loaded.set(1 if self.config is not None else 0)
+        self.metrics.config_stale.set(1 if built.errors and self.config is not None else 0)
+        if self.is_leader:
+            await self.writer.set_configuration_state(
+                self.options.namespace, None, built.errors, len(built.warnings), now=time.time()
+            )
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Begin the ordered shutdown."""
+        self._stop.set()
+
+    async def run(self, *, signals: bool = True) -> int:
+        """Start everything; 0 after a stop request, 1 when a supervised task failed."""
+        loop = asyncio.get_running_loop()
+        if signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self.request_stop)
+        if self.options.http_port is not None:
+            self.server = MetricsServer(
+                self.metrics, self.ready, self.options.http_host, self.options.http_port
+            )
+            port = await self.server.start()
+            log.info("metrics, healthz and readyz on port %d", port)
+        self.supervisor.spawn("k8s-source", self.source.run())
+        if self.elector is not None:
+            self.supervisor.spawn("leader-election", self.elector.run())
+        self.supervisor.spawn("controller", self.loop.run())
+        stop = asyncio.create_task(self._stop.wait(), name="controller-stop")
+        failed = asyncio.create_task(self.supervisor.wait_failed(), name="controller-supervise")
+        await asyncio.wait([stop, failed], return_when=asyncio.FIRST_COMPLETED)
+        code = 0 if stop.done() else 1
+        for task in (stop, failed):
+            task.cancel()
+        await self.supervisor.stop()
+        if self.elector is not None:
+            await self.elector.release()
+        if self.server is not None:
+            await self.server.close()
+        if signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        return code

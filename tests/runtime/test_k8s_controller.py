@@ -1,0 +1,165 @@
+"""The Kubernetes controller against the API-server double: allocation written back, restarts, leadership."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from lightkube import AsyncClient
+
+from bgplb.adapters.k8s_status import POOL_ANNOTATION
+from bgplb.runtime.k8s_controller import ControllerOptions, K8sController
+from tests.k8s_double.helpers import eventually, serving
+from tests.k8s_double.server import ApiServerDouble
+from tests.k8s_double.store import KIND_BY_PATH
+
+NS = "metallb-system"
+SERVICES = KIND_BY_PATH[("", "services")]
+POOLS = KIND_BY_PATH[("metallb.io", "ipaddresspools")]
+STATES = KIND_BY_PATH[("bgplb.io", "configurationstates")]
+
+
+def pool(*addresses: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "metallb.io/v1beta1",
+        "kind": "IPAddressPool",
+        "metadata": {"name": "lan", "namespace": NS},
+        "spec": {"addresses": list(addresses)},
+    }
+
+
+def service(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "default"}, "spec": {"type": "LoadBalancer"}}
+
+
+def ingress(api: ApiServerDouble, name: str) -> list[str]:
+    obj = api.store.get(SERVICES, "default", name)
+    return [i["ip"] for i in ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+
+
+def events(api: ApiServerDouble, reason: str) -> list[dict[str, Any]]:
+    return [e for e in api.objects("events") if e["reason"] == reason]
+
+
+@contextlib.asynccontextmanager
+async def controller(client: AsyncClient, identity: str) -> AsyncIterator[K8sController]:
+    options = ControllerOptions(
+        identity=identity,
+        http_port=None,
+        lease_duration=0.5,
+        renew_deadline=0.3,
+        retry_period=0.05,
+        resync=5.0,
+    )
+    daemon = K8sController(client, options)
+    task = asyncio.create_task(daemon.run(signals=False), name=f"controller-{identity}")
+    try:
+        yield daemon
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(task, 5) == 0
+
+
+async def settled(daemon: K8sController) -> None:
+    await eventually(lambda: daemon.is_leader and daemon.allocation is not None, what="a leader's first pass")
+    daemon.loop.mark_dirty()
+    await asyncio.wait_for(daemon.loop.wait_idle(), 5)
+
+
+async def test_service_gets_ip_event_annotation_and_pool_counters() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            api.store.create(SERVICES, "default", service("web"))
+            await eventually(lambda: ingress(api, "web") == ["10.0.0.10"], what="the status IP")
+            await eventually(lambda: len(events(api, "IPAllocated")) == 1, what="the IPAllocated Event")
+            assert events(api, "IPAllocated")[0]["message"] == 'Assigned IP ["10.0.0.10"]'
+            web = api.store.get(SERVICES, "default", "web")
+            assert web["metadata"]["annotations"][POOL_ANNOTATION] == "lan"
+            await eventually(
+                lambda: (api.store.get(POOLS, NS, "lan").get("status") or {}).get("assignedIPv4") == 1,
+                what="the pool counters",
+            )
+            assert api.store.get(STATES, NS, "controller")["status"]["validConfig"] is True
+
+
+async def test_restarted_controller_changes_nothing() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        for name in ("a", "b", "c"):
+            api.store.create(SERVICES, "default", service(name))
+        async with controller(client, "first") as daemon:
+            await settled(daemon)
+            await eventually(lambda: all(ingress(api, n) for n in "abc"), what="three addresses")
+        before = {n: ingress(api, n) for n in "abc"}
+        api.store.delete(SERVICES, "default", "a")  # frees 10.0.0.10 while no controller runs
+        mark = len(api.requests)
+        async with controller(client, "second") as daemon:
+            await settled(daemon)
+        after = {n: ingress(api, n) for n in "bc"}
+        assert after == {n: before[n] for n in "bc"}
+        touched = [
+            (m, p) for m, p, _ in api.requests[mark:] if m != "GET" and ("/services" in p or "/events" in p)
+        ]
+        assert touched == [], touched  # no status, annotation or Event write; only the pool counters moved
+        assert (api.store.get(POOLS, NS, "lan").get("status") or {}).get("assignedIPv4") == 2
+
+
+async def test_two_controllers_only_the_leader_writes() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "one") as one, controller(client, "two") as two:
+            await eventually(lambda: one.is_leader or two.is_leader, what="a leader")
+            leader = "one" if one.is_leader else "two"
+            for name in ("x", "y"):
+                api.store.create(SERVICES, "default", service(name))
+            await eventually(lambda: len(events(api, "IPAllocated")) == 2, what="two allocations")
+            assert {e["source"]["host"] for e in events(api, "IPAllocated")} == {leader}
+            assert sorted(ingress(api, "x") + ingress(api, "y")) == ["10.0.0.10", "10.0.0.11"]
+            assert one.is_leader != two.is_leader
+
+
+async def test_invalid_config_keeps_the_last_good_one_and_reports_the_error() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            api.store.patch(POOLS, NS, "lan", {"spec": {"addresses": ["10.0.0.10-10.0.0.20", "not-an-ip"]}})
+
+            def rejected() -> bool:
+                status = api.store.get(STATES, NS, "controller").get("status") or {}
+                return status.get("validConfig") is False
+
+            await eventually(rejected, what="the rejection in the ConfigurationState")
+            [error] = api.store.get(STATES, NS, "controller")["status"]["errors"]
+            assert (error["kind"], error["name"], error["field"]) == (
+                "IPAddressPool",
+                "metallb-system/lan",
+                "spec.addresses[1]",
+            )
+            api.store.create(SERVICES, "default", service("late"))
+            await eventually(
+                lambda: ingress(api, "late") == ["10.0.0.10"], what="allocation by the old config"
+            )
+            assert b"bgplb_k8s_client_config_stale_bool 1.0" in daemon.metrics.render()
+
+
+async def test_pool_change_clears_once_and_reassigns() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        api.store.create(SERVICES, "default", service("web"))
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            await eventually(lambda: ingress(api, "web") == ["10.0.0.10"], what="the first address")
+            api.store.patch(POOLS, NS, "lan", {"spec": {"addresses": ["10.0.1.0-10.0.1.5"]}})
+            await eventually(lambda: ingress(api, "web") == ["10.0.1.0"], what="the new address")
+            await settled(daemon)
+            [cleared] = events(api, "ClearAssignment")
+            assert cleared["message"].startswith('current IP ["10.0.0.10"] not allowed by config')
+            assert [e["message"] for e in events(api, "IPAllocated")] == [
+                'Assigned IP ["10.0.0.10"]',
+                'Assigned IP ["10.0.1.0"]',
+            ]
