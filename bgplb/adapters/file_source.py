@@ -27,7 +27,6 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +37,22 @@ from bgplb.adapters.health import ANNOTATION, API_VERSION, KIND, CheckSpec, chec
 from bgplb.config.build import BuildResult, build_config
 from bgplb.config.models import Config
 from bgplb.errors import ConfigError
+from bgplb.planning.cluster_manifests import (
+    read_endpoint_slice,
+    read_namespace,
+    read_node,
+)
 from bgplb.planning.service_manifest import ServiceReading, read_service
 from bgplb.planning.snapshot import (
     Endpoint,
     EndpointSlice,
-    IPAddress,
     Namespace,
     Node,
-    NodeCondition,
     Service,
     ServiceRef,
     Snapshot,
 )
 
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 HEALTH_SLICE = "bgplb-health"
 SNAPSHOT_KINDS = {"Service", "Node", "Namespace", "EndpointSlice"}
 NOTIFY_STEP_MS = 1
@@ -84,76 +85,6 @@ class LoadResult:
 
 def _map(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _labels(meta: Mapping[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in _map(meta.get("labels")).items()}
-
-
-def _addresses(values: object, kind: str, name: str, field: str) -> tuple[IPAddress, ...]:
-    out: list[IPAddress] = []
-    for index, value in enumerate(values if isinstance(values, list) else []):
-        text = value.get("address") if isinstance(value, Mapping) else value
-        try:
-            out.append(ip_address(str(text)))
-        except ValueError:
-            raise ConfigError(kind, name, f"{field}[{index}]", f"{text!r} is not an IP address") from None
-    return tuple(out)
-
-
-def read_node(manifest: Mapping[str, Any]) -> Node:
-    """A v1 Node: name, labels, InternalIP/ExternalIP addresses, NetworkUnavailable, unschedulable."""
-    meta, status = _map(manifest.get("metadata")), _map(manifest.get("status"))
-    name = str(meta.get("name") or "")
-    if not name:
-        raise ConfigError("Node", "?", "metadata.name", "a Node needs a name")
-    ips = [a for a in status.get("addresses") or [] if _map(a).get("type") in ("InternalIP", "ExternalIP")]
-    conditions = tuple(
-        NodeCondition(str(c.get("type")), str(c.get("status")) == "True")
-        for c in status.get("conditions") or []
-        if isinstance(c, Mapping)
-    )
-    return Node(
-        name=name,
-        labels=_labels(meta),
-        addresses=_addresses(ips, "Node", name, "status.addresses"),
-        conditions=conditions,
-        unschedulable=bool(_map(manifest.get("spec")).get("unschedulable", False)),
-    )
-
-
-def read_endpoint_slice(manifest: Mapping[str, Any]) -> EndpointSlice:
-    """A discovery.k8s.io/v1 EndpointSlice; absent conditions follow Kubernetes (ready, serving = ready)."""
-    meta = _map(manifest.get("metadata"))
-    namespace = str(meta.get("namespace") or "default")
-    name = f"{namespace}/{meta.get('name', '?')}"
-    service = _labels(meta).get(SERVICE_NAME_LABEL)
-    if not service:
-        raise ConfigError("EndpointSlice", name, f"metadata.labels[{SERVICE_NAME_LABEL}]", "names no Service")
-    endpoints: list[Endpoint] = []
-    for index, item in enumerate(manifest.get("endpoints") or []):
-        field = f"endpoints[{index}]"
-        if not isinstance(item, Mapping):
-            raise ConfigError("EndpointSlice", name, field, "expected a mapping")
-        cond = _map(item.get("conditions"))
-        ready = cond.get("ready") is not False
-        node = item.get("nodeName")
-        endpoints.append(
-            Endpoint(
-                node=str(node) if node else None,
-                addresses=_addresses(item.get("addresses"), "EndpointSlice", name, f"{field}.addresses"),
-                ready=ready,
-                serving=ready if cond.get("serving") is None else cond.get("serving") is True,
-                terminating=cond.get("terminating") is True,
-            )
-        )
-    return EndpointSlice(ServiceRef(namespace, service), str(meta.get("name", "")), tuple(endpoints))
-
-
-def read_namespace(manifest: Mapping[str, Any]) -> Namespace:
-    """A v1 Namespace: name and labels."""
-    meta = _map(manifest.get("metadata"))
-    return Namespace(str(meta.get("name") or ""), _labels(meta))
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,16 +323,21 @@ class FileSource:
         fingerprint.
         """
         reported: Fingerprint | None = None
-        notified = -1  # `self.reloads` when a notification was last reported
+        reported_at = -1  # `self.reloads` when a change was last reported, by a notification or a check
+
+        def report() -> None:
+            nonlocal reported_at
+            reported_at = self.reloads
+            on_change()
 
         async def check() -> None:
             nonlocal reported
-            if notified == self.reloads:
+            if reported_at == self.reloads:
                 return  # a reload is on its way
             current = await asyncio.to_thread(fingerprint, self.directory)
             if current not in (self._seen, reported):
                 reported = current
-                on_change()
+                report()
 
         try:
             async for changes in awatch(
@@ -413,9 +349,8 @@ class FileSource:
                 yield_on_timeout=True,
             ):
                 if changes:
-                    if notified != self.reloads:
-                        notified = self.reloads
-                        on_change()
+                    if reported_at != self.reloads:
+                        report()
                 else:
                     await check()
         except (OSError, RuntimeError) as exc:  # no inotify (limits, filesystem) or the directory went away

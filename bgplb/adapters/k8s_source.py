@@ -34,9 +34,9 @@ from typing import Any
 import httpx2
 from lightkube import ApiError, AsyncClient
 
-from bgplb.adapters.file_source import read_endpoint_slice, read_namespace, read_node
 from bgplb.adapters.k8s_watch import Backoff, KindWatcher, Obj, WatchedKind, namespaced_resource
 from bgplb.errors import ConfigError
+from bgplb.planning.cluster_manifests import read_endpoint_slice, read_namespace, read_node
 from bgplb.planning.service_manifest import read_service
 from bgplb.planning.snapshot import ServiceRef, Snapshot
 
