@@ -1,13 +1,14 @@
 """Writes the controller's decisions back to Kubernetes: Service status and annotation, Events, pool counters.
 
-- `set_service_ips(ref, ips, pool)` makes `status.loadBalancer.ingress` hold exactly `ips` through the
-  status subresource (each with `ipMode: VIP`, which the writer stops sending once it sees the API server
-  drop it, as servers before 1.29 do), then the annotation `metallb.io/ip-allocated-from-pool` name `pool`
-  (removed when None) through a merge patch of the Service (which needs `patch` on services; when RBAC
-  forbids it the annotation is skipped with one warning and the status still written). Every write
+- `set_service_ips(ref, ips, pool, cached=...)` makes `status.loadBalancer.ingress` hold exactly `ips`
+  through the status subresource (each with `ipMode: VIP`, which the writer stops sending once it sees the
+  API server drop it, as servers before 1.29 do), then the annotation `metallb.io/ip-allocated-from-pool`
+  names `pool` (removed when None) through a merge patch of the Service (which needs `patch` on services;
+  when RBAC forbids it the annotation is skipped with one warning and the status still written). Every write
   carries the resourceVersion just read, so a concurrent change makes it fail with 409 Conflict; the
   writer then re-reads and retries (at most `attempts` times) — never a blind overwrite, so another
-  writer's labels, annotations or status fields survive.
+  writer's labels, annotations or status fields survive. The first attempt may start from the watch
+  cache's copy instead of a GET (a stale copy is just the first conflict).
 - `emit(ref, reason, message)` records a v1 Event on the Service with MetalLB's reasons and wording
   (`EventReason`, and the `*_message` helpers); best effort, as in client-go.
 - `set_pool_status(namespace, name, usage)` writes an IPAddressPool's status counters (assignedIPv4,
@@ -153,14 +154,20 @@ class StatusWriter:
         return self.annotate_pool and annotations.get(POOL_ANNOTATION) != pool
 
     async def set_service_ips(
-        self, ref: ServiceRef, ips: Sequence[IPAddress], pool: str | None
+        self, ref: ServiceRef, ips: Sequence[IPAddress], pool: str | None, *, cached: Obj | None = None
     ) -> WriteOutcome:
-        """Make the Service's ingress list `ips` and its pool annotation `pool` (see the module docstring)."""
+        """Make the Service's ingress list `ips` and its pool annotation `pool` (see the module docstring).
+
+        `cached` (the Service as a watch last delivered it) saves the GET of the first attempt: the write
+        carries its resourceVersion, so a stale copy only costs a 409 and the re-read."""
         ingress = desired_ingress(ips, self.ip_mode)
         wrote = False
-        for _ in range(self.attempts):
+        for attempt in range(self.attempts):
             try:
-                service: Obj = dict(await self.client.get(SERVICE, ref.name, namespace=ref.namespace))
+                if attempt == 0 and cached is not None:
+                    service: Obj = dict(cached)
+                else:
+                    service = dict(await self.client.get(SERVICE, ref.name, namespace=ref.namespace))
                 status = dict(service.get("status") or {})
                 if ((status.get("loadBalancer") or {}).get("ingress") or []) != ingress:
                     status["loadBalancer"] = {**(status.get("loadBalancer") or {}), "ingress": ingress}

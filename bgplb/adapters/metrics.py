@@ -5,6 +5,7 @@ alerts port by a rename: bgp_session_up{peer}, bgp_updates_total{peer}, bgp_anno
 allocator_addresses_in_use_total{pool}, allocator_addresses_total{pool}, k8s_client_config_loaded_bool,
 k8s_client_config_stale_bool (1 while a rejected configuration is being ignored and the last good one runs).
 bgplb's own: leader_is_leader, config_errors, k8s_status_writes_total{outcome}, k8s_events_total{reason},
+k8s_events_dropped_total{reason},
 and — read from the Kubernetes source's watchers at scrape time — k8s_watch_events_total{kind},
 k8s_watch_bookmarks_total{kind}, k8s_watch_lists_total{kind}, k8s_watch_restarts_total{kind,reason}.
 
@@ -92,6 +93,13 @@ class Metrics:
         self.events = Counter(
             "k8s_events_total",
             "Kubernetes Events recorded by reason",
+            ["reason"],
+            namespace=PREFIX,
+            registry=r,
+        )
+        self.events_dropped = Counter(
+            "k8s_events_dropped_total",
+            "Kubernetes Events not recorded (queue full, or the API server refused them) by reason",
             ["reason"],
             namespace=PREFIX,
             registry=r,

@@ -19,9 +19,9 @@ from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.core.exceptions import ConfigError as KubeConfigError
 
+from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_controller import DEFAULT_HTTP_PORT, ControllerOptions, K8sController
 from bgplb.runtime.k8s_logs import LogFormat, configure
-from bgplb.runtime.k8s_speaker import ConfigSource
 
 
 def controller(
@@ -73,7 +73,7 @@ def controller(
         leader_elect=leader_elect,
         lease_name=lease_name,
         http_port=http_port,
-        config_source="cilium" if config_source is ConfigSource.CILIUM else "metallb",
+        config_source=config_source,
         lb_class=lb_class or None,
         cilium_secrets_namespace=cilium_secrets_namespace,
         ip_mode=ip_mode,

@@ -17,8 +17,9 @@ from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.core.exceptions import ConfigError as KubeConfigError
 
+from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_logs import LogFormat, configure
-from bgplb.runtime.k8s_speaker import DEFAULT_HTTP_PORT, ConfigSource, K8sSpeaker, SpeakerOptions
+from bgplb.runtime.k8s_speaker import DEFAULT_HTTP_PORT, K8sSpeaker, SpeakerOptions
 from bgplb.runtime.speaker import parse_router_id
 
 

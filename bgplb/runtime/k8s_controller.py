@@ -6,11 +6,13 @@ endpoint and one level-triggered reconcile loop (`runtime.reconcile`); only the 
    (every error with object and field, once per change), exported (`k8s_client_config_stale_bool`,
    `config_errors`) and written to the ConfigurationState `controller`; the last good one stays in force.
 2. As leader: `allocate(snapshot, config)`; for every Service whose mirrored status or pool annotation
-   differs from its allocation, write it (the StatusWriter re-reads on conflict; up to `parallel_writes`
-   Services are written at once, each one's writes and Events in order). Events: IPAllocated when a
-   Service gets new addresses, ClearAssignment when observed addresses are released, AllocationFailed when a
-   failure appears or changes. Allocation is rebuilt from the observed status each pass, so a restarted or
-   newly elected controller changes nothing that is valid.
+   differs from its allocation, write it: up to `parallel_writes` Services at once, each write starting
+   from the mirrored object (no GET; its resourceVersion makes a stale copy a 409, and the StatusWriter
+   then re-reads). A Service whose mirror still shows the version our write replaced (the watch lags our
+   own write) is not written again. Events (IPAllocated when a Service gets new addresses, ClearAssignment
+   when observed addresses are released, AllocationFailed when a failure appears or changes) go to a
+   bounded best-effort queue (`EventQueue`) so they never hold up a status write. Allocation is rebuilt from
+   the observed status each pass, so a restarted or newly elected controller changes nothing that is valid.
 3. IPAddressPool status counters and the allocator metrics.
 """
 
@@ -20,11 +22,12 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from lightkube import AsyncClient
 
+from bgplb.adapters.k8s_events import EventQueue
 from bgplb.adapters.k8s_source import K8sSource, SourceOptions
 from bgplb.adapters.k8s_status import (
     EventReason,
@@ -34,6 +37,7 @@ from bgplb.adapters.k8s_status import (
     clear_assignment_message,
     ip_allocated_message,
 )
+from bgplb.adapters.k8s_watch import Obj
 from bgplb.adapters.leader_election import LeaderElector, LeaseSettings
 from bgplb.adapters.metrics import Metrics, MetricsServer
 from bgplb.config.build import BuildResult, build_config
@@ -47,14 +51,15 @@ from bgplb.planning.allocation import (
     Release,
     allocate,
 )
-from bgplb.planning.snapshot import Service, ServiceRef
+from bgplb.planning.snapshot import IPAddress, Service, ServiceRef
+from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.reconcile import Reconciler
 from bgplb.runtime.tasks import Supervisor
 
 log = logging.getLogger(__name__)
 
-ConfigSource = Literal["metallb", "cilium"]
 DEFAULT_HTTP_PORT = 7472
+EVENT_DRAIN_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +75,14 @@ class ControllerOptions:
     retry_period: float = 2.0
     http_host: str = "0.0.0.0"
     http_port: int | None = DEFAULT_HTTP_PORT  # None: no HTTP endpoint
-    config_source: ConfigSource = "metallb"
+    config_source: ConfigSource = ConfigSource.METALLB
     lb_class: str | None = None
     cilium_secrets_namespace: str = "kube-system"
     ip_mode: bool = True
     resync: float = 300.0
-    parallel_writes: int = 16
+    parallel_writes: int = 32
+    event_queue: int = 4096  # Events waiting to be recorded; beyond that they are dropped (best effort)
+    event_workers: int = 4
 
 
 class K8sController:
@@ -91,8 +98,8 @@ class K8sController:
             client,
             SourceOptions(
                 config_namespace=options.namespace,
-                metallb=options.config_source == "metallb",
-                cilium=options.config_source == "cilium",
+                metallb=options.config_source is ConfigSource.METALLB,
+                cilium=options.config_source is ConfigSource.CILIUM,
                 cilium_secrets_namespace=options.cilium_secrets_namespace,
                 nodes_and_endpoints=False,
                 resync=options.resync,
@@ -102,6 +109,9 @@ class K8sController:
         self.metrics.watch(self.source.watchers)
         self.writer = StatusWriter(
             client, component="bgplb-controller", host=options.identity, ip_mode=options.ip_mode
+        )
+        self.events = EventQueue(
+            self.writer, size=options.event_queue, workers=options.event_workers, on_done=self._event_done
         )
         self.elector: LeaderElector | None = None
         if options.leader_elect:
@@ -120,6 +130,8 @@ class K8sController:
         self._failures: dict[ServiceRef, AllocationFailure] = {}
         self._releases: dict[ServiceRef, Release] = {}  # reported last pass (the mirror may lag our writes)
         self._pool_usage: dict[str, tuple[PoolUsage, ...]] = {}
+        # Service -> (the resourceVersion our last write replaced, the ips and pool written)
+        self._written: dict[ServiceRef, tuple[str, tuple[IPAddress, ...], str | None]] = {}
         self.supervisor = Supervisor()
         self.server: MetricsServer | None = None
         self._stop = asyncio.Event()
@@ -139,6 +151,7 @@ class K8sController:
             self._failures.clear()  # a new leader reports current failures once
             self._releases.clear()
             self._pool_usage.clear()
+            self._written.clear()
         self.loop.mark_dirty()
 
     # -- the pass ----------------------------------------------------------------------------------
@@ -174,6 +187,8 @@ class K8sController:
                     group.create_task(apply(services[ref]))
         self._failures = dict(allocation.failures)
         self._releases = dict(allocation.released)
+        for gone in self._written.keys() - services.keys():
+            del self._written[gone]
         await self._pools(allocation)
         self.allocation = allocation
         log.debug(
@@ -184,15 +199,23 @@ class K8sController:
         """Whether `_apply` has anything to do for this Service (most pass nothing: checked without I/O)."""
         ref = service.ref
         assignment = allocation.assignments.get(ref)
+        ips, pool = (assignment.ips, assignment.pool) if assignment else ((), None)
         mirrored = self.source.service_object(ref)
         return (
             (ref in allocation.released and self._releases.get(ref) != allocation.released[ref])
             or mirrored is None
-            or self.writer.needs_update(
-                mirrored, assignment.ips if assignment else (), assignment.pool if assignment else None
-            )
+            or self._stale(mirrored, ips, pool)
             or (ref in allocation.failures and self._failures.get(ref) != allocation.failures[ref])
         )
+
+    def _stale(self, mirrored: Obj, ips: Sequence[IPAddress], pool: str | None) -> bool:
+        """Whether the Service needs a write: its mirror differs from `ips`/`pool`, and is not simply the
+        version our write of exactly these replaced (the watch has not yet brought our own write back)."""
+        if not self.writer.needs_update(mirrored, ips, pool):
+            return False
+        meta = mirrored.get("metadata") or {}
+        ref = ServiceRef(str(meta.get("namespace")), str(meta.get("name")))
+        return self._written.get(ref) != (str(meta.get("resourceVersion")), tuple(ips), pool)
 
     async def _apply(self, service: Service, allocation: Allocation) -> None:
         ref = service.ref
@@ -205,9 +228,12 @@ class K8sController:
                 ref, EventReason.CLEAR_ASSIGNMENT, clear_assignment_message(release.ips, release.detail)
             )
         mirrored = self.source.service_object(ref)
-        if mirrored is None or self.writer.needs_update(mirrored, ips, pool):
-            outcome = await self.writer.set_service_ips(ref, ips, pool)
+        if mirrored is None or self._stale(mirrored, ips, pool):
+            outcome = await self.writer.set_service_ips(ref, ips, pool, cached=mirrored)
             self.metrics.status_writes.labels(outcome=outcome.value).inc()
+            if outcome == WriteOutcome.WRITTEN and mirrored is not None:
+                version = str((mirrored.get("metadata") or {}).get("resourceVersion"))
+                self._written[ref] = (version, tuple(ips), pool)
             if outcome == WriteOutcome.WRITTEN and ips and set(ips) != set(service.current_ips):
                 log.info("Service %s: assigned %s from pool %s", ref, ", ".join(map(str, ips)), pool)
                 await self._event(ref, EventReason.IP_ALLOCATED, ip_allocated_message(ips))
@@ -219,8 +245,13 @@ class K8sController:
             )
 
     async def _event(self, ref: ServiceRef, reason: EventReason, message: str) -> None:
-        await self.writer.emit(ref, reason, message)
-        self.metrics.events.labels(reason=reason.value).inc()
+        self.events.put(ref, reason, message)
+
+    def _event_done(self, reason: EventReason, recorded: bool) -> None:
+        if recorded:
+            self.metrics.events.labels(reason=reason.value).inc()
+        else:
+            self.metrics.events_dropped.labels(reason=reason.value).inc()
 
     async def _pools(self, allocation: Allocation) -> None:
         assert self.config is not None
@@ -275,12 +306,15 @@ class K8sController:
         if self.elector is not None:
             self.supervisor.spawn("leader-election", self.elector.run())
         self.supervisor.spawn("controller", self.loop.run())
+        self.supervisor.spawn("events", self.events.run())
         stop = asyncio.create_task(self._stop.wait(), name="controller-stop")
         failed = asyncio.create_task(self.supervisor.wait_failed(), name="controller-supervise")
         await asyncio.wait([stop, failed], return_when=asyncio.FIRST_COMPLETED)
         code = 0 if stop.done() else 1
         for task in (stop, failed):
             task.cancel()
+        if code == 0:
+            await self.events.drain(EVENT_DRAIN_TIMEOUT)  # queued Events are recorded before we go
         await self.supervisor.stop()
         if self.elector is not None:
             await self.elector.release()

@@ -30,7 +30,6 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from ipaddress import IPv4Address
 from typing import Any, Protocol
 
@@ -47,6 +46,7 @@ from bgplb.planning.allocation import DEFAULT_CLASS
 from bgplb.planning.announcement import NodeAnnouncements, announce
 from bgplb.planning.snapshot import Node
 from bgplb.runtime import report
+from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_report import SessionMetrics, SpeakerHttp, config_json
 from bgplb.runtime.k8s_sessions import ListeningSessions
 from bgplb.runtime.reconcile import Reconciler
@@ -57,13 +57,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HTTP_PORT = 7473
 SHUTDOWN_TIMEOUT = 5.0
-
-
-class ConfigSource(StrEnum):
-    """Which resources configure bgplb (`--config-source`)."""
-
-    METALLB = "metallb"
-    CILIUM = "cilium"
 
 
 @dataclass(frozen=True, slots=True)

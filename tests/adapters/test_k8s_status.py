@@ -11,6 +11,7 @@ from lightkube import ApiError
 
 from bgplb.adapters.k8s_status import (
     POOL_ANNOTATION,
+    SERVICE,
     EventReason,
     StatusWriter,
     WriteOutcome,
@@ -125,6 +126,33 @@ async def test_gives_up_after_bounded_conflicts_without_writing() -> None:
         assert await writer.set_service_ips(WEB, (IP,), None) == WriteOutcome.CONFLICT
         assert writer.conflicts == 3
         assert "status" not in stored_web(api) or not stored_web(api)["status"].get("loadBalancer")
+
+
+async def test_a_fresh_cached_object_saves_the_get() -> None:
+    async with serving() as (api, client):
+        seed_web(api)
+        cached = dict(await client.get(SERVICE, "web", namespace="default"))
+        mark = len(api.requests)
+        writer = StatusWriter(client)
+        assert await writer.set_service_ips(WEB, (IP,), "lan", cached=cached) == WriteOutcome.WRITTEN
+        assert [m for m, _, _ in api.requests[mark:]] == ["PUT", "PATCH"]
+        assert stored_web(api)["metadata"]["annotations"] == {POOL_ANNOTATION: "lan"}
+
+
+async def test_a_stale_cached_object_conflicts_then_rereads() -> None:
+    async with serving() as (api, client):
+        seed_web(api)
+        cached = dict(await client.get(SERVICE, "web", namespace="default"))
+        relabel(api.store, 1)  # the cache is now one version behind
+        mark = len(api.requests)
+        writer = StatusWriter(client)
+        assert await writer.set_service_ips(WEB, (IP,), "lan", cached=cached) == WriteOutcome.WRITTEN
+        assert [m for m, _, _ in api.requests[mark:]] == ["PUT", "GET", "PUT", "PATCH"]
+        assert writer.conflicts == 1
+        web = stored_web(api)
+        assert web["metadata"]["labels"] == {"n": "1"}
+        assert web["status"]["loadBalancer"]["ingress"] == [{"ip": "10.0.0.7", "ipMode": "VIP"}]
+        assert cached.get("status") != web["status"]  # the cached copy itself is not modified
 
 
 async def test_missing_service_is_not_found_and_other_errors_propagate() -> None:

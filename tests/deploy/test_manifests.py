@@ -97,23 +97,41 @@ def _args(kind: str, name: str, rel: str) -> list[str]:
     return list(one(kind, name, rel)["spec"]["template"]["spec"]["containers"][0]["args"])
 
 
-def test_cilium_component_patches_the_config_source_argument() -> None:
+def cilium_patched_args(kind: str) -> list[str]:
+    """The container args of the Deployment or DaemonSet after the deploy/cilium component's JSON patches."""
     targets = {
         "Deployment": ("bgplb-controller", "controller/deployment.yaml"),
         "DaemonSet": ("bgplb-speaker", "speaker/daemonset.yaml"),
     }
-    patched = set()
-    for entry in _kustomization("cilium")["patches"]:
-        kind = entry["target"]["kind"]
-        name, rel = targets[kind]
-        assert entry["target"]["name"] == name
-        (op,) = yaml.safe_load(entry["patch"])
-        index = int(op["path"].rsplit("/", 1)[1])
-        assert op["path"] == f"/spec/template/spec/containers/0/args/{index}"
-        assert _args(kind, name, rel)[index] == "--config-source=metallb"
-        assert op == {"op": "replace", "path": op["path"], "value": "--config-source=cilium"}
-        patched.add(kind)
-    assert patched == set(targets)
+    name, rel = targets[kind]
+    args = _args(kind, name, rel)
+    (entry,) = [e for e in _kustomization("cilium")["patches"] if e["target"]["kind"] == kind]
+    assert entry["target"]["name"] == name
+    prefix = "/spec/template/spec/containers/0/args/"
+    for op in yaml.safe_load(entry["patch"]):
+        assert op["path"].startswith(prefix), op
+        index = op["path"].removeprefix(prefix)
+        if op["op"] == "replace":
+            args[int(index)] = op["value"]
+        else:
+            assert op == {"op": "add", "path": f"{prefix}-", "value": op["value"]}
+            args.append(op["value"])
+    return args
+
+
+def test_cilium_component_patches_the_config_source_arguments() -> None:
+    """Both daemons read Cilium's resources and get BGP password Secrets from Cilium's namespace (the one
+    rbac.yaml lets them read)."""
+    (secrets_role,) = [o for o in objects("cilium/rbac.yaml") if o["kind"] == "Role"]
+    for kind, base in (("Deployment", "controller/deployment.yaml"), ("DaemonSet", "speaker/daemonset.yaml")):
+        args = cilium_patched_args(kind)
+        (plain,) = [o for o in objects(base) if o["kind"] == kind]
+        before = plain["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert "--config-source=metallb" in before and "--config-source=metallb" not in args
+        assert [a for a in args if a not in before] == [
+            "--config-source=cilium",
+            f"--cilium-secrets-namespace={secrets_role['metadata']['namespace']}",
+        ]
 
 
 def _pod(kind: str, name: str, rel: str) -> dict[str, Any]:
@@ -224,8 +242,17 @@ def test_speaker_is_read_only_except_events_and_its_status_objects() -> None:
 
 def test_controller_writes_service_status_events_leases_and_status_only() -> None:
     cluster, namespaced = _grants("controller")
-    assert _writes(cluster) == {("", "services/status"), ("", "events"), ("events.k8s.io", "events")}
-    assert ("", "services", "update") not in cluster  # the status subresource only
+    assert _writes(cluster) == {
+        ("", "services/status"),
+        ("", "services"),  # the metallb.io/ip-allocated-from-pool annotation (a merge patch)
+        ("", "events"),
+        ("events.k8s.io", "events"),
+    }
+    # on the Service itself only `patch` (the annotation): no update, create or delete
+    assert {verb for group, resource, verb in cluster if (group, resource) == ("", "services")} == {
+        *READ,
+        "patch",
+    }
     assert _writes(namespaced) == {
         ("metallb.io", "ipaddresspools/status"),
         ("coordination.k8s.io", "leases"),

@@ -66,6 +66,7 @@ async def settled(daemon: K8sController) -> None:
     await eventually(lambda: daemon.is_leader and daemon.allocation is not None, what="a leader's first pass")
     daemon.loop.mark_dirty()
     await asyncio.wait_for(daemon.loop.wait_idle(), 5)
+    assert await daemon.events.drain(5)  # the Events of the pass are recorded too
 
 
 async def test_service_gets_ip_event_annotation_and_pool_counters() -> None:
@@ -163,3 +164,46 @@ async def test_pool_change_clears_once_and_reassigns() -> None:
                 'Assigned IP ["10.0.0.10"]',
                 'Assigned IP ["10.0.1.0"]',
             ]
+
+
+async def test_new_services_are_written_from_the_watch_cache_once_each() -> None:
+    """No GET before a write (the mirrored object is fresh), one status PUT per Service, every Event."""
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.40"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            mark = len(api.requests)
+            names = [f"s{i}" for i in range(20)]
+            for name in names:
+                api.store.create(SERVICES, "default", service(name))
+            await eventually(lambda: all(ingress(api, n) for n in names), what="20 addresses")
+            await settled(daemon)
+            requests = [(m, p) for m, p, _ in api.requests[mark:] if "/namespaces/default/services/" in p]
+            assert [p for m, p in requests if m == "GET"] == []
+            assert sorted(p for m, p in requests if m == "PUT") == sorted(
+                f"/api/v1/namespaces/default/services/{n}/status" for n in names
+            )
+            assert len([m for m, _ in requests if m == "PATCH"]) == len(names)  # the pool annotations
+            assert len(events(api, "IPAllocated")) == len(names)
+            assert daemon.writer.conflicts == 0
+
+
+async def test_a_stale_cached_service_costs_a_conflict_and_a_reread_never_an_overwrite() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            # someone labels the Service just before our status write: our cached copy is stale
+            api.on_next(
+                "PUT",
+                "/services/web/status",
+                lambda store: store.patch(SERVICES, "default", "web", {"metadata": {"labels": {"a": "b"}}}),
+            )
+            api.store.create(SERVICES, "default", service("web"))
+            await eventually(lambda: ingress(api, "web") == ["10.0.0.10"], what="the status IP")
+            await settled(daemon)
+            assert daemon.writer.conflicts == 1
+            web = api.store.get(SERVICES, "default", "web")
+            assert web["metadata"]["labels"] == {"a": "b"}
+            assert web["metadata"]["annotations"][POOL_ANNOTATION] == "lan"
+            assert len(events(api, "IPAllocated")) == 1

@@ -25,7 +25,8 @@ from bgplb.bgp.routes import Route
 from bgplb.bgp.stats import Counters
 from bgplb.planning.announcement import NodeAnnouncements
 from bgplb.planning.snapshot import Node
-from bgplb.runtime.k8s_speaker import ConfigSource, K8sSpeaker, SpeakerOptions
+from bgplb.runtime.k8s_config_source import ConfigSource
+from bgplb.runtime.k8s_speaker import K8sSpeaker, SpeakerOptions
 from bgplb.runtime.speaker import PeerKey, SessionView
 from tests.k8s_double.helpers import eventually, serving
 from tests.k8s_double.server import ApiServerDouble

@@ -1,0 +1,70 @@
+"""EventQueue against the API-server double: Events recorded off the write path, bounded, best effort."""
+
+from __future__ import annotations
+
+import pytest
+
+from bgplb.adapters.k8s_events import EventQueue
+from bgplb.adapters.k8s_status import EventReason, StatusWriter
+from bgplb.planning.snapshot import ServiceRef
+from tests.k8s_double.helpers import background, serving
+
+WEB = ServiceRef("default", "web")
+
+
+async def test_queued_events_are_recorded_in_order_with_their_decision_time() -> None:
+    done: list[tuple[EventReason, bool]] = []
+    async with serving() as (api, client):
+        queue = EventQueue(StatusWriter(client), workers=1, on_done=lambda r, ok: done.append((r, ok)))
+        async with background(queue.run()):
+            assert queue.put(WEB, EventReason.CLEAR_ASSIGNMENT, "cleared", now=0.0)
+            assert queue.put(WEB, EventReason.IP_ALLOCATED, "assigned", now=60.0)
+            assert await queue.drain(5)
+        events = api.objects("events", namespace="default")
+        assert [(e["reason"], e["message"], e["firstTimestamp"]) for e in events] == [
+            ("ClearAssignment", "cleared", "1970-01-01T00:00:00Z"),
+            ("IPAllocated", "assigned", "1970-01-01T00:01:00Z"),
+        ]
+        assert done == [(EventReason.CLEAR_ASSIGNMENT, True), (EventReason.IP_ALLOCATED, True)]
+        assert (queue.recorded, queue.dropped) == (2, 0)
+
+
+async def test_a_full_queue_drops_without_blocking() -> None:
+    async with serving() as (api, client):
+        queue = EventQueue(StatusWriter(client), size=2)
+        accepted = [queue.put(WEB, EventReason.IP_ALLOCATED, f"m{i}") for i in range(5)]  # no worker yet
+        assert accepted == [True, True, False, False, False]
+        assert queue.dropped == 3
+        async with background(queue.run()):
+            assert await queue.drain(5)
+            assert queue.put(WEB, EventReason.IP_ALLOCATED, "after")  # room again
+            assert await queue.drain(5)
+        assert sorted(e["message"] for e in api.objects("events", namespace="default")) == [
+            "after",
+            "m0",
+            "m1",
+        ]
+
+
+async def test_a_refused_event_is_counted_and_the_workers_go_on() -> None:
+    async with serving() as (api, client):
+        api.failing[("POST", "/events")] = 403
+        queue = EventQueue(StatusWriter(client), workers=2)
+        async with background(queue.run()) as task:
+            queue.put(WEB, EventReason.IP_ALLOCATED, "refused")
+            assert await queue.drain(5)
+            assert queue.dropped == 1
+            del api.failing[("POST", "/events")]
+            queue.put(WEB, EventReason.IP_ALLOCATED, "recorded")
+            assert await queue.drain(5)
+            assert not task.done()
+        assert [e["message"] for e in api.objects("events", namespace="default")] == ["recorded"]
+
+
+async def test_drain_is_bounded_and_sizes_are_checked() -> None:
+    async with serving() as (_, client):
+        queue = EventQueue(StatusWriter(client))
+        queue.put(WEB, EventReason.IP_ALLOCATED, "nobody records this")
+        assert await queue.drain(0.05) is False  # no worker runs: gives up after the timeout
+        with pytest.raises(ValueError, match="workers >= 1"):
+            EventQueue(StatusWriter(client), workers=0)
