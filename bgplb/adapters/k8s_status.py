@@ -64,7 +64,9 @@ class EventReason(StrEnum):
     NODE_ASSIGNED = "nodeAssigned"
 
 
-WARNINGS = frozenset({EventReason.ALLOCATION_FAILED, EventReason.LOAD_BALANCER_FAILED})
+WARNINGS = frozenset(
+    {EventReason.ALLOCATION_FAILED, EventReason.LOAD_BALANCER_FAILED, EventReason.DEPRECATED_ANNOTATION}
+)
 
 
 class WriteOutcome(StrEnum):
@@ -93,6 +95,16 @@ def allocation_failed_message(ref: ServiceRef, detail: str) -> str:
 def clear_assignment_message(ips: Sequence[IPAddress], detail: str) -> str:
     """ClearAssignment: the addresses a Service loses and why."""
     return f"current IP {_quoted(ips)} not allowed by config, clearing: {detail}"
+
+
+def load_balancer_failed_message(detail: str) -> str:
+    """MetalLB's LoadBalancerFailed wording: a Service holding addresses requests IPs that cannot be read."""
+    return f"invalid requested loadbalancer IPs: {detail}"
+
+
+def deprecated_annotation_message(annotation: str) -> str:
+    """MetalLB's deprecatedAnnotation wording (one Event per deprecated annotation key)."""
+    return f"Service uses deprecated annotation {annotation}"
 
 
 def node_assigned_message(node: str, protocol: str) -> str:

@@ -11,8 +11,11 @@ endpoint and one level-triggered reconcile loop (`runtime.reconcile`); only the 
    then re-reads). A Service whose mirror still shows the version our write replaced (the watch lags our
    own write) is not written again. Events (IPAllocated when a Service gets new addresses, ClearAssignment
    when observed addresses are released, AllocationFailed when a failure appears or changes) go to a
-   bounded best-effort queue (`EventQueue`) so they never hold up a status write. Allocation is rebuilt from
-   the observed status each pass, so a restarted or newly elected controller changes nothing that is valid.
+   bounded best-effort queue (`EventQueue`) so they never hold up a status write. So do MetalLB's two
+   notices, once per Service and condition while this replica leads: deprecatedAnnotation for each
+   `metallb.universe.tf/` annotation, LoadBalancerFailed when a Service that keeps its addresses requests IPs
+   that cannot be read (without addresses the same request is an AllocationFailed). Allocation is rebuilt
+   from the observed status each pass, so a restarted or newly elected controller changes nothing valid.
 3. IPAddressPool status counters and the allocator metrics.
 """
 
@@ -35,7 +38,9 @@ from bgplb.adapters.k8s_status import (
     WriteOutcome,
     allocation_failed_message,
     clear_assignment_message,
+    deprecated_annotation_message,
     ip_allocated_message,
+    load_balancer_failed_message,
 )
 from bgplb.adapters.k8s_watch import Obj
 from bgplb.adapters.leader_election import LeaderElector, LeaseSettings
@@ -60,6 +65,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HTTP_PORT = 7472
 EVENT_DRAIN_TIMEOUT = 2.0
+DEPRECATED_ANNOTATION_PREFIX = "metallb.universe.tf/"  # each has a metallb.io/ replacement
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,8 @@ class K8sController:
         self._reported: tuple[ConfigError, ...] | None = None
         self._failures: dict[ServiceRef, AllocationFailure] = {}
         self._releases: dict[ServiceRef, Release] = {}  # reported last pass (the mirror may lag our writes)
+        self._deprecated: dict[ServiceRef, frozenset[str]] = {}  # deprecated annotation keys reported
+        self._invalid: dict[ServiceRef, str] = {}  # LoadBalancerFailed reported: the unreadable request
         self._pool_usage: dict[str, tuple[PoolUsage, ...]] = {}
         # Service -> (the resourceVersion our last write replaced, the ips and pool written)
         self._written: dict[ServiceRef, tuple[str, tuple[IPAddress, ...], str | None]] = {}
@@ -150,6 +158,8 @@ class K8sController:
         if leading:
             self._failures.clear()  # a new leader reports current failures once
             self._releases.clear()
+            self._deprecated.clear()
+            self._invalid.clear()
             self._pool_usage.clear()
             self._written.clear()
         self.loop.mark_dirty()
@@ -187,6 +197,7 @@ class K8sController:
                     group.create_task(apply(services[ref]))
         self._failures = dict(allocation.failures)
         self._releases = dict(allocation.released)
+        self._notices(services, allocation)
         for gone in self._written.keys() - services.keys():
             del self._written[gone]
         await self._pools(allocation)
@@ -243,6 +254,29 @@ class K8sController:
             await self._event(
                 ref, EventReason.ALLOCATION_FAILED, allocation_failed_message(ref, failure.detail)
             )
+
+    def _notices(self, services: dict[ServiceRef, Service], allocation: Allocation) -> None:
+        """Queue deprecatedAnnotation and LoadBalancerFailed for conditions not reported yet (no I/O here)."""
+        deprecated: dict[ServiceRef, frozenset[str]] = {}
+        invalid: dict[ServiceRef, str] = {}
+        for ref in sorted(allocation.assignments.keys() | allocation.failures.keys()):
+            meta = (self.source.service_object(ref) or {}).get("metadata") or {}
+            keys = frozenset(str(k) for k in meta.get("annotations") or {})
+            old = frozenset(k for k in keys if k.startswith(DEPRECATED_ANNOTATION_PREFIX))
+            if old:
+                deprecated[ref] = old
+            for key in sorted(old - self._deprecated.get(ref, frozenset())):
+                log.warning("Service %s uses the deprecated annotation %s", ref, key)
+                self.events.put(ref, EventReason.DEPRECATED_ANNOTATION, deprecated_annotation_message(key))
+            problem = services[ref].invalid_request
+            if problem is not None and ref in allocation.assignments:
+                invalid[ref] = problem
+                if self._invalid.get(ref) != problem:
+                    log.warning("Service %s keeps its addresses but requests invalid IPs: %s", ref, problem)
+                    self.events.put(
+                        ref, EventReason.LOAD_BALANCER_FAILED, load_balancer_failed_message(problem)
+                    )
+        self._deprecated, self._invalid = deprecated, invalid
 
     async def _event(self, ref: ServiceRef, reason: EventReason, message: str) -> None:
         self.events.put(ref, reason, message)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bgplb.adapters.k8s_events import EventQueue
-from bgplb.adapters.k8s_status import EventReason, StatusWriter
+from bgplb.adapters.k8s_status import (
+    EventReason,
+    StatusWriter,
+    deprecated_annotation_message,
+    load_balancer_failed_message,
+)
 from bgplb.planning.snapshot import ServiceRef
 from tests.k8s_double.helpers import background, serving
 
@@ -68,3 +73,24 @@ async def test_drain_is_bounded_and_sizes_are_checked() -> None:
         assert await queue.drain(0.05) is False  # no worker runs: gives up after the timeout
         with pytest.raises(ValueError, match="workers >= 1"):
             EventQueue(StatusWriter(client), workers=0)
+
+
+async def test_metallb_notices_are_warnings_with_metallb_wording() -> None:
+    async with serving() as (api, client):
+        queue = EventQueue(StatusWriter(client), workers=1)
+        async with background(queue.run()):
+            queue.put(
+                WEB, EventReason.DEPRECATED_ANNOTATION, deprecated_annotation_message("metallb.universe.tf/x")
+            )
+            queue.put(
+                WEB,
+                EventReason.LOAD_BALANCER_FAILED,
+                load_balancer_failed_message("spec.loadBalancerIP: bad"),
+            )
+            assert await queue.drain(5)
+        assert [
+            (e["reason"], e["type"], e["message"]) for e in api.objects("events", namespace="default")
+        ] == [
+            ("deprecatedAnnotation", "Warning", "Service uses deprecated annotation metallb.universe.tf/x"),
+            ("LoadBalancerFailed", "Warning", "invalid requested loadbalancer IPs: spec.loadBalancerIP: bad"),
+        ]

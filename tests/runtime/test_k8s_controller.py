@@ -207,3 +207,65 @@ async def test_a_stale_cached_service_costs_a_conflict_and_a_reread_never_an_ove
             assert web["metadata"]["labels"] == {"a": "b"}
             assert web["metadata"]["annotations"][POOL_ANNOTATION] == "lan"
             assert len(events(api, "IPAllocated")) == 1
+
+
+async def test_deprecated_annotations_are_reported_once_each() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            old = service("web")
+            old["metadata"]["annotations"] = {
+                "metallb.universe.tf/address-pool": "lan",
+                "metallb.universe.tf/allow-shared-ip": "k",
+                "metallb.io/loadBalancerIPs": "10.0.0.12",
+            }
+            api.store.create(SERVICES, "default", old)
+            await eventually(lambda: ingress(api, "web") == ["10.0.0.12"], what="the requested IP")
+            await eventually(lambda: len(events(api, "deprecatedAnnotation")) == 2, what="two notices")
+            for _ in range(3):  # more passes, and a change of the Service, report nothing again
+                await settled(daemon)
+            api.store.patch(SERVICES, "default", "web", {"metadata": {"labels": {"a": "b"}}})
+            await settled(daemon)
+            notices = events(api, "deprecatedAnnotation")
+            assert sorted((e["type"], e["message"]) for e in notices) == [
+                ("Warning", "Service uses deprecated annotation metallb.universe.tf/address-pool"),
+                ("Warning", "Service uses deprecated annotation metallb.universe.tf/allow-shared-ip"),
+            ]
+            assert {e["involvedObject"]["name"] for e in notices} == {"web"}
+            patch = {"metadata": {"annotations": {"metallb.universe.tf/loadBalancerIPs": "10.0.0.12"}}}
+            api.store.patch(SERVICES, "default", "web", patch)
+            await eventually(lambda: len(events(api, "deprecatedAnnotation")) == 3, what="the new key")
+            await settled(daemon)
+            assert events(api, "deprecatedAnnotation")[-1]["message"].endswith(
+                "metallb.universe.tf/loadBalancerIPs"
+            )
+            assert len(events(api, "deprecatedAnnotation")) == 3
+
+
+async def test_unreadable_request_is_load_balancer_failed_when_addressed_else_allocation_failed() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            api.store.create(SERVICES, "default", service("web"))
+            await eventually(lambda: ingress(api, "web") == ["10.0.0.10"], what="the first address")
+            api.store.patch(SERVICES, "default", "web", {"spec": {"loadBalancerIP": "not-an-ip"}})
+            await eventually(lambda: len(events(api, "LoadBalancerFailed")) == 1, what="LoadBalancerFailed")
+            for _ in range(3):
+                await settled(daemon)
+            [failed] = events(api, "LoadBalancerFailed")
+            assert failed["type"] == "Warning"
+            assert failed["message"].startswith("invalid requested loadbalancer IPs: spec.loadBalancerIP: ")
+            assert "not-an-ip" in failed["message"]
+            assert ingress(api, "web") == ["10.0.0.10"]  # as in MetalLB, the Service keeps its address
+            assert events(api, "AllocationFailed") == []
+            api.store.patch(SERVICES, "default", "web", {"spec": {"loadBalancerIP": "also-bad"}})
+            await eventually(lambda: len(events(api, "LoadBalancerFailed")) == 2, what="the changed problem")
+            bad = service("new")
+            bad["spec"]["loadBalancerIP"] = "not-an-ip"
+            api.store.create(SERVICES, "default", bad)  # no address yet: MetalLB's AllocationFailed
+            await eventually(lambda: len(events(api, "AllocationFailed")) == 1, what="AllocationFailed")
+            await settled(daemon)
+            assert ingress(api, "new") == []
+            assert len(events(api, "LoadBalancerFailed")) == 2
