@@ -16,9 +16,6 @@ synced"). Requests are read with a size limit and a timeout.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -26,13 +23,11 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from bgplb.adapters.http_endpoint import HttpEndpoint, response
 from bgplb.adapters.k8s_watch import KindWatcher
-
-log = logging.getLogger(__name__)
 
 PREFIX = "bgplb"
 DEFAULT_PORT = 7472
-MAX_REQUEST = 8192
 
 
 class Metrics:
@@ -145,12 +140,7 @@ class _WatchCollector(Collector):
         yield from (events, marks, lists, restarts)
 
 
-def _response(status: str, content_type: str, body: bytes) -> bytes:
-    head = f"HTTP/1.0 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
-    return head.encode() + body
-
-
-class MetricsServer:
+class MetricsServer(HttpEndpoint):
     """Serves /metrics, /healthz and /readyz on host:port until `close()`."""
 
     def __init__(
@@ -160,59 +150,22 @@ class MetricsServer:
         host: str = "0.0.0.0",
         port: int = DEFAULT_PORT,
     ) -> None:
+        super().__init__(host, port)
         self.metrics = metrics
         self.ready = ready
-        self.host = host
-        self.port = port
-        self._server: asyncio.Server | None = None
 
     def answer(self, method: str, path: str) -> bytes:
         """The full HTTP response for one request."""
         route = path.split("?", maxsplit=1)[0].rstrip("/")
         text = "text/plain; charset=utf-8"
         if method != "GET":
-            return _response("405 Method Not Allowed", text, b"only GET\n")
+            return response("405 Method Not Allowed", text, b"only GET\n")
         if route == "/metrics":
-            return _response("200 OK", CONTENT_TYPE_LATEST, self.metrics.render())
+            return response("200 OK", CONTENT_TYPE_LATEST, self.metrics.render())
         if route == "/healthz":
-            return _response("200 OK", text, b"ok\n")
+            return response("200 OK", text, b"ok\n")
         if route == "/readyz":
             if self.ready():
-                return _response("200 OK", text, b"ready\n")
-            return _response("503 Service Unavailable", text, b"not ready\n")
-        return _response("404 Not Found", text, b"try /metrics, /healthz or /readyz\n")
-
-    async def start(self) -> int:
-        """Listen; returns the bound port (useful with port 0)."""
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=MAX_REQUEST)
-        port: int = self._server.sockets[0].getsockname()[1]
-        self.port = port
-        return port
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(5):
-                line = await reader.readline()
-                while line.strip() and (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass
-            words = line.decode("latin-1").split()
-            if len(words) < 2:
-                writer.write(_response("400 Bad Request", "text/plain", b"bad request line\n"))
-            else:
-                writer.write(self.answer(words[0], words[1]))
-            await writer.drain()
-        except (TimeoutError, ValueError, ConnectionError) as exc:
-            log.debug("metrics request failed: %r", exc)
-        except Exception:  # a failing readiness check must not take the daemon down
-            log.exception("metrics endpoint failed")
-            writer.write(_response("500 Internal Server Error", "text/plain", b"see the log\n"))
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-    async def close(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+                return response("200 OK", text, b"ready\n")
+            return response("503 Service Unavailable", text, b"not ready\n")
+        return response("404 Not Found", text, b"try /metrics, /healthz or /readyz\n")
