@@ -11,14 +11,21 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
-from lightkube.core.exceptions import ConfigError as KubeConfigError
 
+from bgplb.commands.k8s_options import (
+    CiliumSecretsOption,
+    ConfigSourceOption,
+    KubeconfigOption,
+    LbClassOption,
+    LogFormatOption,
+    LogLevelOption,
+    load_kube_config,
+)
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_controller import DEFAULT_HTTP_PORT, ControllerOptions, K8sController
 from bgplb.runtime.k8s_logs import LogFormat, configure
@@ -38,34 +45,22 @@ def controller(
     http_port: Annotated[
         int, typer.Option("--http-port", help="port of /metrics, /healthz and /readyz")
     ] = DEFAULT_HTTP_PORT,
-    log_format: Annotated[LogFormat, typer.Option("--log-format", help="text or json")] = LogFormat.TEXT,
-    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")] = "info",
-    config_source: Annotated[
-        ConfigSource, typer.Option("--config-source", help="metallb or cilium resources")
-    ] = ConfigSource.METALLB,
-    lb_class: Annotated[
-        str | None, typer.Option("--lb-class", help="only Services of this spec.loadBalancerClass")
-    ] = None,
-    cilium_secrets_namespace: Annotated[
-        str, typer.Option("--cilium-secrets-namespace", help="where Cilium keeps BGP password Secrets")
-    ] = "kube-system",
+    log_format: LogFormatOption = LogFormat.TEXT,
+    log_level: LogLevelOption = "info",
+    config_source: ConfigSourceOption = ConfigSource.METALLB,
+    lb_class: LbClassOption = None,
+    cilium_secrets_namespace: CiliumSecretsOption = "kube-system",
     ip_mode: Annotated[
         bool, typer.Option("--ip-mode/--no-ip-mode", help="write ingress ipMode: VIP (Kubernetes 1.29+)")
     ] = True,
     resync: Annotated[float, typer.Option("--resync", help="seconds between full reconcile passes")] = 300.0,
-    kubeconfig: Annotated[
-        Path | None, typer.Option("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
-    ] = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Give LoadBalancer Services their addresses, configured from the cluster, until SIGTERM."""
     if not 0 < http_port < 65536 or resync <= 0:
         typer.echo("error: --http-port or --resync out of range", err=True)
         raise typer.Exit(2)
-    try:
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig is not None else KubeConfig.from_env()
-    except (KubeConfigError, OSError, ValueError) as exc:
-        typer.echo(f"error: no usable kubeconfig: {exc}", err=True)
-        raise typer.Exit(2) from None
+    config = load_kube_config(kubeconfig)
     configure(log_format, log_level)
     options = ControllerOptions(
         identity=os.environ.get("POD_NAME") or socket.gethostname(),

@@ -9,23 +9,25 @@ See docs/install-kubernetes.md ("How the speaker works").
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
-from lightkube.core.exceptions import ConfigError as KubeConfigError
 
+from bgplb.commands.k8s_options import (
+    CiliumSecretsOption,
+    ConfigSourceOption,
+    KubeconfigOption,
+    LbClassOption,
+    LogFormatOption,
+    LogLevelOption,
+    load_kube_config,
+)
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_logs import LogFormat, configure
 from bgplb.runtime.k8s_speaker import DEFAULT_HTTP_PORT, K8sSpeaker, SpeakerOptions
 from bgplb.runtime.speaker import parse_router_id
-
-
-def kube_config(path: Path | None) -> KubeConfig:
-    """The kubeconfig at `path`, else the usual lookup ($KUBECONFIG, ~/.kube/config, service account)."""
-    return KubeConfig.from_file(path) if path is not None else KubeConfig.from_env()
 
 
 def speaker(
@@ -37,25 +39,17 @@ def speaker(
     http_port: Annotated[
         int, typer.Option("--http-port", help="port of /metrics, /healthz, /readyz and /status")
     ] = DEFAULT_HTTP_PORT,
-    log_format: Annotated[LogFormat, typer.Option("--log-format", help="text or json")] = LogFormat.TEXT,
-    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")] = "info",
-    config_source: Annotated[
-        ConfigSource, typer.Option("--config-source", help="metallb or cilium resources")
-    ] = ConfigSource.METALLB,
-    lb_class: Annotated[
-        str | None, typer.Option("--lb-class", help="only Services of this spec.loadBalancerClass")
-    ] = None,
+    log_format: LogFormatOption = LogFormat.TEXT,
+    log_level: LogLevelOption = "info",
+    config_source: ConfigSourceOption = ConfigSource.METALLB,
+    lb_class: LbClassOption = None,
     bgp_listen_port: Annotated[
         int, typer.Option("--bgp-listen-port", help="also accept BGP connections on this port (0: dial only)")
     ] = 0,
-    cilium_secrets_namespace: Annotated[
-        str, typer.Option("--cilium-secrets-namespace", help="where Cilium keeps BGP password Secrets")
-    ] = "kube-system",
+    cilium_secrets_namespace: CiliumSecretsOption = "kube-system",
     resync: Annotated[float, typer.Option("--resync", help="seconds between full reconcile passes")] = 30.0,
     router_id: Annotated[str | None, typer.Option("--router-id", help="BGP identifier A.B.C.D")] = None,
-    kubeconfig: Annotated[
-        Path | None, typer.Option("--kubeconfig", help="kubeconfig file (default: in-cluster or ~/.kube)")
-    ] = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Announce this node's LoadBalancer addresses over BGP, configured from the cluster, until SIGTERM."""
     if not node:
@@ -69,11 +63,7 @@ def speaker(
     except ValueError as exc:
         typer.echo(f"error: --router-id: {exc}", err=True)
         raise typer.Exit(2) from None
-    try:
-        config = kube_config(kubeconfig)
-    except (KubeConfigError, OSError, ValueError) as exc:
-        typer.echo(f"error: no usable kubeconfig: {exc}", err=True)
-        raise typer.Exit(2) from None
+    config = load_kube_config(kubeconfig)
     configure(log_format, log_level)
     options = SpeakerOptions(
         node=node,
