@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr bird2 gobgpd exabgp iproute2 procps tcpdump
 PURE := bgplb/bgp bgplb/l2 bgplb/config bgplb/planning bgplb/routers bgplb/errors.py bgplb/ids.py
 
-.PHONY: test venv system-deps lint typecheck layers unit lab lab-down lab-root bench fuzz clean
+.PHONY: test venv system-deps kubectl lint typecheck layers unit lab lab-down lab-root bench fuzz clean
 
-test: venv system-deps lint typecheck layers
+test: venv system-deps kubectl lint typecheck layers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
@@ -30,6 +30,13 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else echo "not root: cannot install$$missing; interop tests will fail"; fi; \
 	fi
+
+# tests/deploy/test_kustomize.py builds deploy/ with real kustomize, embedded in kubectl >= 1.21 (Debian's
+# kubernetes-client is 1.20, too old for kustomize Components): take it from your distribution or Kubernetes.
+kubectl:
+	@command -v kubectl >/dev/null || { echo "kubectl (>= 1.21, for kubectl kustomize) not found: install it"; exit 1; }
+	@kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v[4-9]' || \
+	  { echo "kubectl's embedded kustomize is older than v4: install kubectl >= 1.21"; exit 1; }
 
 lint: venv
 	$(PY) -m ruff check bgplb tests bench
