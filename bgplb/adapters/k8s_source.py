@@ -7,17 +7,21 @@ BFDProfile v1beta1; BGPPeer v1beta2) and MetalLB's legacy ConfigMap `config`; wi
 cluster-scoped LB-IPAM pools and BGP objects. Nodes are reduced to what planning reads, so kubelet
 heartbeats do not wake the loop.
 
-Secrets are never listed or watched (RBAC grants `get` only): the Secrets the configuration names
-(a BGPPeer's `passwordSecret`, a Cilium `authSecretRef` in `cilium_secrets_namespace`) are fetched by name
-whenever the configuration changes and at every resync; of each only its name and the `password` key are kept.
-A configuration change reaches the loop once its Secrets have been fetched, so a new peer is not reported
-with a missing Secret that merely had not been read yet.
+Secrets are watched one by one, by name: for each Secret the configuration names (a BGPPeer's
+`passwordSecret`, a Cilium `authSecretRef` in `cilium_secrets_namespace`) a `KindWatcher` lists and watches
+its namespace with `fieldSelector=metadata.name=<name>`; of each Secret only its name and decoded `password`
+key are kept. When the configuration changes, watchers start for newly named Secrets and stop (task
+cancelled and awaited) for Secrets no longer named. A rotated password marks the loop dirty with its watch
+event. A missing Secret is simply absent (an empty list), and one that cannot be read (403, unreachable)
+is absent too, retried like any watch. The configuration `view()` shows is the one whose Secrets have been
+read: a change reaches the loop only after the new Secrets' first list has completed (`settled`), so a new
+peer is never reported with a "missing" Secret that had merely not been read yet.
 
 Each event only updates the watcher's map and calls `mark_dirty` (which sets `dirty`, an asyncio.Event, and
 calls the owner's callback); `run()` also marks dirty every `resync` seconds. `view()` reads the maps into
 what the reconcile pass needs: the configuration resources for `config.build_config` and a
-`planning.Snapshot` (Services read by `planning.service_manifest.read_service`; Nodes, EndpointSlices and
-Namespaces by the same readers as the file source). Objects that cannot be read are left out and named in
+`planning.Snapshot`, read by `k8s_readings.SnapshotReader` (the same readers as the file source, each
+object's reading cached per resourceVersion). Objects that cannot be read are left out and named in
 `SourceView.warnings`, never a crash.
 """
 
@@ -26,18 +30,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, AsyncClient
+from lightkube import AsyncClient
 
-from bgplb.adapters.k8s_watch import Backoff, KindWatcher, Obj, WatchedKind, namespaced_resource
-from bgplb.errors import ConfigError
-from bgplb.planning.cluster_manifests import read_endpoint_slice, read_namespace, read_node
-from bgplb.planning.service_manifest import read_service
+from bgplb.adapters.k8s_readings import SnapshotReader
+from bgplb.adapters.k8s_watch import Backoff, KindWatcher, Obj, WatchedKind
 from bgplb.planning.snapshot import ServiceRef, Snapshot
 
 METALLB_KINDS = (
@@ -58,10 +58,7 @@ CILIUM_KINDS = (
 CONFIG_KINDS = frozenset({"ConfigMap", *(k for k, _, _ in METALLB_KINDS), *(k for k, _ in CILIUM_KINDS)})
 LEGACY_CONFIGMAP = "config"
 PASSWORD_KEY = "password"
-SECRET = namespaced_resource("", "v1", "Secret", "secrets")
 SecretKey = tuple[str, str]  # (namespace, name)
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +125,31 @@ def referenced_secrets(resources: Iterable[Mapping[str, Any]], cilium_namespace:
     return found
 
 
+def keep_password(obj: Obj) -> Obj:
+    """A Secret reduced to its name and decoded `password` key (None when absent or unreadable)."""
+    meta = _meta(obj)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": meta.get("name"), "namespace": meta.get("namespace")},
+        PASSWORD_KEY: secret_password(obj),
+    }
+
+
+def secret_kind(key: SecretKey) -> WatchedKind:
+    """The collection holding one Secret: its namespace, selected by name, reduced to the password."""
+    namespace, name = key
+    return WatchedKind(
+        "",
+        "v1",
+        "Secret",
+        "secrets",
+        namespace=namespace,
+        keep=keep_password,
+        fields=(("metadata.name", name),),
+    )
+
+
 def keep_node(obj: Obj) -> Obj:
     """A Node reduced to labels, addresses, condition types/statuses and unschedulable."""
     meta, status = _meta(obj), obj.get("status") or {}
@@ -185,10 +207,14 @@ class K8sSource:
         self.options = options or SourceOptions()
         self.dirty = asyncio.Event()
         self._on_change = on_change
-        self._secrets_wanted = asyncio.Event()
+        self._backoff = backoff
+        self._config_wanted = asyncio.Event()
         self.secrets_synced = asyncio.Event()
-        self._secrets: dict[SecretKey, str | None] = {}  # existing Secrets -> password
-        self._backoff = backoff()
+        self.secret_watchers: dict[SecretKey, KindWatcher] = {}
+        self._secret_tasks: dict[SecretKey, asyncio.Task[None]] = {}
+        self._reading_secrets = False  # new Secrets' first lists are pending: their events wake no one
+        self._config: tuple[Obj, ...] = ()  # the configuration whose Secrets have been read
+        self._reader = SnapshotReader()
         self.watchers = {
             kind.kind: KindWatcher(
                 client,
@@ -207,60 +233,71 @@ class K8sSource:
             self._on_change()
 
     def _config_changed(self) -> None:
-        self._secrets_wanted.set()  # the Secrets task marks dirty once they are fetched
+        self._config_wanted.set()  # the Secrets task publishes it (and marks dirty) once its Secrets are read
+
+    def _secret_changed(self) -> None:
+        if not self._reading_secrets:
+            self.mark_dirty()
 
     async def run(self) -> None:
-        """Run every watcher, the Secrets fetcher and the resync timer as named tasks, until cancelled."""
+        """Run every watcher, the Secrets follower and the resync timer as named tasks, until cancelled."""
         async with asyncio.TaskGroup() as group:
             for watcher in self.watchers.values():
                 group.create_task(watcher.run(), name=f"k8s-watch {watcher.kind.label}")
-            group.create_task(self._fetch_secrets(), name="k8s-secrets")
+            group.create_task(self._follow_secrets(group), name="k8s-secrets")
             group.create_task(self._resync(), name="k8s-resync")
 
     async def _resync(self) -> None:
         while True:
             await asyncio.sleep(self.options.resync)
-            self._secrets_wanted.set()
+            self.mark_dirty()
 
-    async def _fetch_secrets(self) -> None:
-        """Fetch the referenced Secrets by name each time the configuration changes (and at resync)."""
-        config_watchers = [w for w in self.watchers.values() if w.kind.kind in CONFIG_KINDS]
-        for watcher in config_watchers:
-            await watcher.synced.wait()
-        self._secrets_wanted.set()
+    async def _follow_secrets(self, group: asyncio.TaskGroup) -> None:
+        """Publish each configuration once the Secrets it names are watched and have been read once."""
+        for watcher in self.watchers.values():
+            if watcher.kind.kind in CONFIG_KINDS:
+                await watcher.synced.wait()
+        self._config_wanted.set()
         while True:
-            await self._secrets_wanted.wait()
-            self._secrets_wanted.clear()
-            wanted = referenced_secrets(self._config_objects(), self.options.cilium_secrets_namespace)
-            fetched: dict[SecretKey, str | None] = {}
-            failed = False
-            for key in sorted(wanted):
-                try:
-                    secret = await self.client.get(SECRET, key[1], namespace=key[0])
-                    fetched[key] = secret_password(dict(secret))
-                except ApiError as exc:
-                    if exc.status.code != 404:
-                        failed = True
-                        log.warning("Secret %s/%s: %s", *key, exc.status.message)
-                        if key in self._secrets:
-                            fetched[key] = self._secrets[key]
-                except (httpx2.HTTPError, OSError) as exc:
-                    failed = True
-                    log.warning("Secret %s/%s: %r", *key, exc)
-                    if key in self._secrets:
-                        fetched[key] = self._secrets[key]
-            self._secrets = fetched
+            await self._config_wanted.wait()
+            self._config_wanted.clear()
+            config = tuple(self._config_objects())
+            wanted = referenced_secrets(config, self.options.cilium_secrets_namespace)
+            started = [self._start_secret(group, key) for key in sorted(wanted - self.secret_watchers.keys())]
+            self._reading_secrets = True
+            try:
+                for watcher in started:
+                    await watcher.settled.wait()
+            finally:
+                self._reading_secrets = False
+            self._config = config
+            # the Secrets only the previous configuration named go after it (view() never lacks one it names)
+            for key in sorted(self.secret_watchers.keys() - wanted):
+                await self._stop_secret(key)
             self.secrets_synced.set()
             self.mark_dirty()
-            if failed:
-                await asyncio.sleep(self._backoff.next())
-                self._secrets_wanted.set()
-            else:
-                self._backoff.reset()
+
+    def _start_secret(self, group: asyncio.TaskGroup, key: SecretKey) -> KindWatcher:
+        watcher = KindWatcher(
+            self.client,
+            secret_kind(key),
+            self._secret_changed,
+            backoff=self._backoff(),
+            stall_timeout=self.options.stall_timeout,
+        )
+        self.secret_watchers[key] = watcher
+        self._secret_tasks[key] = group.create_task(watcher.run(), name=f"k8s-watch Secret {key[0]}/{key[1]}")
+        return watcher
+
+    async def _stop_secret(self, key: SecretKey) -> None:
+        del self.secret_watchers[key]
+        task = self._secret_tasks.pop(key)
+        task.cancel()
+        await asyncio.wait([task])  # a cancellation of this task itself still propagates
 
     @property
     def synced(self) -> bool:
-        """Whether every collection has been listed, and the referenced Secrets fetched, at least once."""
+        """Whether every collection has been listed, and the referenced Secrets read, at least once."""
         return self.secrets_synced.is_set() and all(w.synced.is_set() for w in self.watchers.values())
 
     async def wait_synced(self) -> None:
@@ -269,50 +306,38 @@ class K8sSource:
             await watcher.synced.wait()
         await self.secrets_synced.wait()
 
-    def _objects(self, kind: str) -> list[Obj]:
+    def _mirror(self, kind: str) -> dict[tuple[str, str], Obj]:
         watcher = self.watchers.get(kind)
-        return [] if watcher is None else [obj for _, obj in sorted(watcher.objects.items())]
+        return {} if watcher is None else watcher.objects
 
     def _config_objects(self) -> list[Obj]:
-        return [obj for kind in sorted(CONFIG_KINDS) for obj in self._objects(kind)]
+        return [obj for kind in sorted(CONFIG_KINDS) for _, obj in sorted(self._mirror(kind).items())]
 
     def service_object(self, ref: ServiceRef) -> Obj | None:
         """The mirrored Service manifest (to compare what is written with what is wanted, without a GET)."""
         return self.watchers["Service"].objects.get((ref.namespace, ref.name))
 
     def password(self, namespace: str, name: str) -> str | None:
-        """The `password` of Secret namespace/name (a BGP peer's password Secret), if fetched."""
-        return self._secrets.get((namespace, name))
+        """The `password` of Secret namespace/name (a BGP peer's password Secret), if read and present."""
+        watcher = self.secret_watchers.get((namespace, name))
+        secret = None if watcher is None else watcher.objects.get((namespace, name))
+        value = None if secret is None else secret.get(PASSWORD_KEY)
+        return value if isinstance(value, str) else None
+
+    def _existing_secrets(self) -> list[SecretKey]:
+        return sorted(key for key, watcher in self.secret_watchers.items() if key in watcher.objects)
 
     def view(self) -> SourceView:
         """The configuration resources and the Snapshot, from the mirrors as they are now."""
-        resources: list[Mapping[str, Any]] = list(self._config_objects())
+        resources: list[Mapping[str, Any]] = list(self._config)
         resources.extend(
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}}
-            for ns, name in sorted(self._secrets)
+            for ns, name in self._existing_secrets()
         )
-        warnings: list[str] = []
-        services = []
-        for manifest in self._objects("Service"):
-            reading = read_service(manifest)
-            services.append(reading.service)
-            warnings.extend(f"Service {reading.service.ref}: {w}" for w in reading.warnings)
-        nodes, slices = [], []
-        for obj in self._objects("Node"):
-            try:
-                nodes.append(read_node(obj))
-            except ConfigError as exc:
-                warnings.append(f"{exc}; object ignored")
-        for obj in self._objects("EndpointSlice"):
-            try:
-                slices.append(read_endpoint_slice(obj))
-            except ConfigError as exc:
-                warnings.append(f"{exc}; object ignored")
-        namespaces = [read_namespace(obj) for obj in self._objects("Namespace")]
-        snapshot = Snapshot(
-            services=tuple(sorted(services, key=lambda s: s.ref)),
-            nodes=tuple(sorted(nodes, key=lambda n: n.name)),
-            endpoint_slices=tuple(sorted(slices, key=lambda e: (e.service, e.name))),
-            namespaces=tuple(sorted(namespaces, key=lambda n: n.name)),
+        snapshot, warnings = self._reader.read(
+            self._mirror("Service"),
+            self._mirror("Node"),
+            self._mirror("EndpointSlice"),
+            self._mirror("Namespace"),
         )
         return SourceView(tuple(resources), snapshot, tuple(warnings))

@@ -11,6 +11,9 @@ every event and BOOKMARK. It never ends on its own:
 - a stream silent for `stall_timeout` (no event, no bookmark) is treated as dropped;
 - 404 on the list (an optional CRD, e.g. Cilium's, not installed) -> the collection is empty; retried slowly.
 Every change calls `on_change` (the owner marks its reconcile loop dirty); nothing else happens here.
+`synced` is set by the first successful list; `settled` by the first list attempt, whatever its outcome (an
+owner waiting for a collection it may not be allowed to read waits on `settled`). A `WatchedKind` may carry a
+field selector (`fields`, e.g. metadata.name=<name>), sent with the list and with every watch.
 Objects are stored as dicts with apiVersion and kind set (list items come without them) after the
 optional `keep` filter (e.g. reducing a Node to what planning reads); `keep` returning None means
 "not ours, ignore".
@@ -34,8 +37,10 @@ from typing import Any
 import httpx2
 import msgspec
 from lightkube import ALL_NS, ApiError, AsyncClient
+from lightkube.core.client import FieldSelector
 from lightkube.core.generic_client import ListAsyncIterable
 from lightkube.core.resource import ApiInfo
+from lightkube.core.selector import build_selector
 from lightkube.generic_resource import (
     GenericGlobalResource,
     GenericNamespacedResource,
@@ -71,6 +76,12 @@ class WatchedKind:
     namespaced: bool = True
     namespace: str | None = None  # None: every namespace (or a cluster-scoped kind)
     keep: Callable[[Obj], Obj | None] | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # field selector: (field, value) pairs, all must match
+
+    @property
+    def field_selector(self) -> str | None:
+        """The `fieldSelector` query value (None without `fields`)."""
+        return build_selector(dict(self.fields), for_fields=True) if self.fields else None
 
     @property
     def api_version(self) -> str:
@@ -79,8 +90,11 @@ class WatchedKind:
 
     @property
     def label(self) -> str:
-        """`apiVersion/kind`, for logs and metric labels."""
-        return f"{self.api_version}/{self.kind}"
+        """`apiVersion/kind` (with a field selector: `apiVersion/kind namespace[selector]`), for logs and
+        metric labels."""
+        selector = self.field_selector
+        where = f" {self.namespace or ''}[{selector}]" if selector else ""
+        return f"{self.api_version}/{self.kind}{where}"
 
     def resource(self) -> GenericResource:
         """The dict-based lightkube resource class of this collection."""
@@ -184,6 +198,7 @@ class KindWatcher:
         self.objects: dict[Key, Obj] = {}
         self.resource_version: str | None = None
         self.synced = asyncio.Event()
+        self.settled = asyncio.Event()
         self.stats = WatchStats()
 
     async def run(self) -> None:
@@ -223,6 +238,7 @@ class KindWatcher:
             except (httpx2.HTTPError, OSError, msgspec.MsgspecError, ValueError) as exc:
                 log.warning("%s: watch failed: %r", self.kind.label, exc)
                 self.stats.restarted(RestartReason.ERROR)
+            self.settled.set()
             await asyncio.sleep(self.backoff.next())
 
     def _namespace(self) -> str | None:
@@ -243,15 +259,17 @@ class KindWatcher:
         had = bool(self.objects)
         self.objects = {}
         self.synced.set()
+        self.settled.set()
         if had:
             self.on_change()
 
     async def _relist(self) -> None:
         listing: ListAsyncIterable[GenericNamespacedResource] | ListAsyncIterable[GenericGlobalResource]
+        fields: FieldSelector | None = dict(self.kind.fields) or None
         if issubclass(self.resource, GenericNamespacedResource):
-            listing = self.client.list(self.resource, namespace=self._namespace())
+            listing = self.client.list(self.resource, namespace=self._namespace(), fields=fields)
         else:
-            listing = self.client.list(self.resource)
+            listing = self.client.list(self.resource, fields=fields)
         fresh: dict[Key, Obj] = {}
         async for raw in listing:
             obj = self._normalise(raw)
@@ -262,6 +280,7 @@ class KindWatcher:
         changed = fresh != self.objects
         self.objects = fresh
         self.synced.set()
+        self.settled.set()
         if changed:
             self.on_change()
 
@@ -270,6 +289,7 @@ class KindWatcher:
             "resourceVersion": self.resource_version,
             "allowWatchBookmarks": "true",
             "timeoutSeconds": self.server_timeout,
+            "fieldSelector": self.kind.field_selector,
         }
         generic = self.client._client
         request = generic.prepare_request(

@@ -172,7 +172,7 @@ def secret(name: str, password: bytes) -> dict[str, Any]:
     }
 
 
-async def test_secrets_are_fetched_by_name_only_and_view_feeds_build_config() -> None:
+async def test_secrets_are_watched_by_name_only_and_view_feeds_build_config() -> None:
     async with serving() as (api, client):
         api.seed("Secret", "secrets", secret("bgp-auth", b"s3cret"))
         api.seed("Secret", "secrets", secret("unreferenced", b"x"))
@@ -187,10 +187,23 @@ async def test_secrets_are_fetched_by_name_only_and_view_feeds_build_config() ->
         async with background(source.run()):
             await source.wait_synced()
             view = source.view()
+            await eventually(lambda: api.watching("secrets") == 1, what="the Secret's watch")
+            mirrored = source.secret_watchers[(NS, "bgp-auth")].objects
         assert source.password(NS, "bgp-auth") == "s3cret"
         assert source.password(NS, "unreferenced") is None
+        # only the name and the password are kept, never the rest of the Secret
+        assert mirrored == {
+            (NS, "bgp-auth"): {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "bgp-auth", "namespace": NS},
+                "password": "s3cret",
+            }
+        }
         secret_requests = [(m, p, q) for m, p, q in api.requests if "/secrets" in p]
-        assert secret_requests == [("GET", f"/api/v1/namespaces/{NS}/secrets/bgp-auth", {})]
+        assert {(m, p) for m, p, _ in secret_requests} == {("GET", f"/api/v1/namespaces/{NS}/secrets")}
+        assert all(q["fieldSelector"] == "metadata.name=bgp-auth" for _, _, q in secret_requests)
+        assert [q.get("watch") for _, _, q in secret_requests[:2]] == [None, "true"]  # list, then watch
         secrets = [r for r in view.resources if r["kind"] == "Secret"]
         assert secrets == [
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bgp-auth", "namespace": NS}}
@@ -211,7 +224,7 @@ async def test_new_peer_reaches_the_loop_with_its_secret_and_a_missing_one_is_re
             source.dirty.clear()
             api.store.create(peers, NS, peer("b", "auth-b"))
             await eventually(source.dirty.is_set, what="the change")
-            assert source.password(NS, "auth-b") == "pw-b"  # fetched before the loop was woken
+            assert source.password(NS, "auth-b") == "pw-b"  # read before the loop was woken
             assert build_config(source.view().resources).config is not None
             source.dirty.clear()
             api.store.create(peers, NS, peer("c", "auth-missing"))
@@ -239,7 +252,7 @@ def test_referenced_secrets_metallb_and_cilium() -> None:
     assert found == {(NS, "s1"), (NS, "own-namespace"), ("kube-system", "cilium-auth"), ("kube-system", "n1")}
 
 
-async def test_controller_mode_never_touches_nodes_endpointslices_or_secret_lists() -> None:
+async def test_controller_mode_never_touches_nodes_endpointslices_or_unreferenced_secrets() -> None:
     async with serving() as (api, client):
         source = fast_source(client, nodes_and_endpoints=False)
         async with background(source.run()):

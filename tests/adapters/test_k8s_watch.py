@@ -38,3 +38,10 @@ def test_resource_classes_are_dict_based_and_scoped() -> None:
     assert issubclass(status, GenericNamespacedStatus)
     assert status._api_info.action == "status"
     assert WatchedKind("", "v1", "Service", "services").label == "v1/Service"
+
+
+def test_field_selector_is_built_and_named_in_the_label() -> None:
+    secret = WatchedKind("", "v1", "Secret", "secrets", namespace="ns", fields=(("metadata.name", "auth"),))
+    assert secret.field_selector == "metadata.name=auth"
+    assert secret.label == "v1/Secret ns[metadata.name=auth]"
+    assert WatchedKind("", "v1", "Service", "services").field_selector is None

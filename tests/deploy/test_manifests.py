@@ -120,7 +120,7 @@ def cilium_patched_args(kind: str) -> list[str]:
 
 
 def test_cilium_component_patches_the_config_source_arguments() -> None:
-    """Both daemons read Cilium's resources and get BGP password Secrets from Cilium's namespace (the one
+    """Both daemons read Cilium's resources and watch BGP password Secrets in Cilium's namespace (the one
     rbac.yaml lets them read)."""
     (secrets_role,) = [o for o in objects("cilium/rbac.yaml") if o["kind"] == "Role"]
     for kind, base in (("Deployment", "controller/deployment.yaml"), ("DaemonSet", "speaker/daemonset.yaml")):
@@ -216,13 +216,23 @@ def _grants(component: str) -> tuple[set[tuple[str, str, str]], set[tuple[str, s
     return set(rules(one("ClusterRole", name, rel))), set(rules(one("Role", name, rel)))
 
 
-def test_no_wildcards_and_secrets_get_only() -> None:
+def test_no_wildcards_and_secrets_read_only_in_two_namespaces_never_cluster_wide() -> None:
+    """Secrets: get/list/watch (each named Secret is watched with a metadata.name field selector) only
+    through Roles in the configuration namespace and Cilium's secrets namespace."""
+    secret_roles: dict[tuple[str, str], set[str]] = {}
     for _, obj in ALL:
         if obj["kind"] in ("ClusterRole", "Role"):
             for group, resource, verb in rules(obj):
                 assert "*" not in (group, resource, verb), obj["metadata"]["name"]
                 if resource == "secrets":
-                    assert verb == "get" and obj["kind"] == "Role", obj["metadata"]["name"]
+                    assert obj["kind"] == "Role", obj["metadata"]["name"]
+                    key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+                    secret_roles.setdefault(key, set()).add(verb)
+    assert secret_roles == {
+        ("metallb-system", "bgplb-controller"): READ,
+        ("metallb-system", "bgplb-speaker"): READ,
+        ("kube-system", "bgplb-cilium-secrets"): READ,
+    }
 
 
 def test_speaker_is_read_only_except_events_and_its_status_objects() -> None:

@@ -4,11 +4,13 @@ Routes follow the Kubernetes REST layout: `/api/v1/...` and `/apis/<group>/<vers
 (`namespaces/<ns>/<plural>[/<name>[/status]]`) or cluster-wide (`<plural>[/<name>[/status]]`). Served: GET
 (object, list, `?watch=true` streams of JSON lines with ADDED/MODIFIED/DELETED, BOOKMARK every
 `bookmark_interval` when `allowWatchBookmarks=true`, an ERROR event with a 410 Status when the requested
-resourceVersion is compacted away, `timeoutSeconds`), POST, PUT, PATCH (merge and strategic-merge) and DELETE;
+resourceVersion is compacted away, `timeoutSeconds`; lists and watches honour a `fieldSelector` on
+metadata.name/namespace), POST, PUT, PATCH (merge and strategic-merge) and DELETE;
 the storage semantics are in store.py. Like a real server, list items carry no apiVersion/kind.
 
 Faults for tests: `drop_watches(abort=...)` ends (or cuts) every open watch stream, `refuse_watches`
 answers new watches with 503, `failing[(method, suffix)] = code` fails matching requests until removed,
+`delays[(method, suffix)] = seconds` holds matching requests back before serving them (a slow server),
 `compact()` expires old resourceVersions, `on_next(method, suffix, hook)` runs
 a one-shot hook (which may change the store or raise `ApiFailureError`) before the next matching request.
 `strip_ip_mode` drops ingress[].ipMode like an API server before 1.29. `requests` records every request as
@@ -29,7 +31,16 @@ from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.config.models import Cluster, User
 
-from tests.k8s_double.store import KIND_BY_PATH, ApiFailureError, Change, Kind, Obj, Store
+from tests.k8s_double.store import (
+    KIND_BY_PATH,
+    ApiFailureError,
+    Change,
+    FieldSelector,
+    Kind,
+    Obj,
+    Store,
+    parse_field_selector,
+)
 
 DROP, ABORT = "drop", "abort"
 JSON = "application/json"
@@ -103,6 +114,7 @@ class ApiServerDouble:
         self.url = ""
         self._hooks: list[tuple[str, str, Hook]] = []
         self.failing: dict[tuple[str, str], int] = {}  # (method, path suffix) -> HTTP code, until removed
+        self.delays: dict[tuple[str, str], float] = {}  # (method, path suffix) -> seconds, until removed
         self._runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> ApiServerDouble:
@@ -169,6 +181,9 @@ class ApiServerDouble:
                     self._hooks.remove(hook)
                     hook[2](self.store)
                     break
+            for (method, suffix), seconds in list(self.delays.items()):
+                if method == request.method and request.path.endswith(suffix):
+                    await asyncio.sleep(seconds)
             for (method, suffix), code in self.failing.items():
                 if method == request.method and request.path.endswith(suffix):
                     raise ApiFailureError(code, "InternalError", "injected failure (test fault)")
@@ -189,7 +204,8 @@ class ApiServerDouble:
         method = request.method
         if target.name is None:
             if method == "GET":
-                items = store.items(kind, target.namespace)
+                selector = parse_field_selector(request.query.get("fieldSelector", ""))
+                items = [item for item in store.items(kind, target.namespace) if selector.matches(item)]
                 for item in items:
                     item.pop("apiVersion", None)
                     item.pop("kind", None)
@@ -241,6 +257,7 @@ class ApiServerDouble:
         if self.refuse_watches:
             raise ApiFailureError(503, "ServiceUnavailable", "watches are refused (test fault)")
         store, query = self.store, request.query
+        selector = parse_field_selector(query.get("fieldSelector", ""))
         queue = store.subscribe(target.kind, target.namespace)
         try:
             since = query.get("resourceVersion", "")
@@ -261,7 +278,8 @@ class ApiServerDouble:
                     await response.write(_line("ERROR", gone.status()))
                     await response.write_eof()
                     return response
-            return await self._stream(request, target, queue, initial)
+            initial = [(event, obj) for event, obj in initial if selector.matches(obj)]
+            return await self._stream(request, target, queue, initial, selector)
         finally:
             store.unsubscribe(queue)
 
@@ -273,6 +291,7 @@ class ApiServerDouble:
         queue: asyncio.Queue[Change | str],
         deadline: float,
         bookmarks: bool,
+        selector: FieldSelector,
     ) -> bool:
         """Forward events until the deadline or a fault; False when the connection was cut."""
         loop = asyncio.get_running_loop()
@@ -292,6 +311,8 @@ class ApiServerDouble:
             if item == DROP:
                 return True
             assert isinstance(item, Change)
+            if not selector.matches(item.obj):
+                continue
             await response.write(_line(item.type, _out(dict(item.obj), target)))
         return True
 
@@ -301,6 +322,7 @@ class ApiServerDouble:
         target: Target,
         queue: asyncio.Queue[Change | str],
         initial: list[tuple[str, Obj]],
+        selector: FieldSelector,
     ) -> web.StreamResponse:
         bookmarks = request.query.get("allowWatchBookmarks") in ("true", "1")
         timeout = float(request.query.get("timeoutSeconds") or 3600)
@@ -311,7 +333,7 @@ class ApiServerDouble:
         try:
             for event, obj in initial:
                 await response.write(_line(event, _out(obj, target)))
-            if not await self._pump(request, response, target, queue, deadline, bookmarks):
+            if not await self._pump(request, response, target, queue, deadline, bookmarks, selector):
                 return response
         except ConnectionError:  # the client went away
             return response

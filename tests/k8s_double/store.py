@@ -7,7 +7,9 @@ Semantics the adapters rely on, as a real API server implements them:
 - the status subresource: writes to the main resource keep the stored status, writes to .../status change
   only the status (kinds listed with `status=True`); create clears the status of such kinds;
 - merge patches (RFC 7386; strategic merge patches are applied the same way, which is exact for the maps
-  the adapters patch).
+  the adapters patch);
+- field selectors on metadata.name and metadata.namespace (`=`, `==`, `!=`, terms joined by commas; any
+  other field is 400 "field label not supported", as for most kinds on a real server).
 Objects are plain JSON dicts; everything handed out is a deep copy.
 """
 
@@ -105,6 +107,40 @@ class Change:
     namespace: str
     type: str
     obj: Obj
+
+
+SELECTABLE_FIELDS = ("metadata.name", "metadata.namespace")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSelector:
+    """A parsed `fieldSelector`: (field, wanted value, equal?) terms that must all hold."""
+
+    terms: tuple[tuple[str, str, bool], ...] = ()
+
+    def matches(self, obj: Obj) -> bool:
+        """Whether `obj` satisfies every term."""
+        meta = obj.get("metadata") or {}
+        for field, value, equal in self.terms:
+            actual = str(meta.get(field.partition(".")[2]) or "")
+            if (actual == value) != equal:
+                return False
+        return True
+
+
+def parse_field_selector(text: str) -> FieldSelector:
+    """`metadata.name=web,metadata.namespace!=kube-system` -> FieldSelector (400 on what is not served)."""
+    terms: list[tuple[str, str, bool]] = []
+    for term in filter(None, text.split(",")):
+        operator = next((op for op in ("!=", "==", "=") if op in term), None)
+        if operator is None:
+            raise ApiFailureError(400, "BadRequest", f"invalid field selector term {term!r}")
+        field, _, value = term.partition(operator)
+        equal = operator != "!="
+        if field.strip() not in SELECTABLE_FIELDS:
+            raise ApiFailureError(400, "BadRequest", f'field label not supported: "{field.strip()}"')
+        terms.append((field.strip(), value.strip(), equal))
+    return FieldSelector(tuple(terms))
 
 
 def merge_patch(target: object, patch: object) -> object:

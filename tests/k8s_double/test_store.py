@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.k8s_double.server import parse_path
-from tests.k8s_double.store import KIND_BY_PATH, ApiFailureError, Obj, Store, merge_patch
+from tests.k8s_double.store import (
+    KIND_BY_PATH,
+    ApiFailureError,
+    Obj,
+    Store,
+    merge_patch,
+    parse_field_selector,
+)
 
 SERVICES = KIND_BY_PATH[("", "services")]
 
@@ -83,3 +90,19 @@ def test_paths() -> None:
     assert pools.api_version == "cilium.io/v2alpha1" and not pools.kind.namespaced
     with pytest.raises(ApiFailureError):
         parse_path("/apis/example.com/v1/widgets")
+
+
+def test_field_selectors_on_name_and_namespace() -> None:
+    web = {"metadata": {"name": "web", "namespace": "default"}}
+    db = {"metadata": {"name": "db", "namespace": "team"}}
+    assert parse_field_selector("").matches(web)
+    by_name = parse_field_selector("metadata.name=web")
+    assert by_name.matches(web) and not by_name.matches(db)
+    assert parse_field_selector("metadata.name==db").matches(db)
+    both = parse_field_selector("metadata.namespace!=default,metadata.name=db")
+    assert both.matches(db) and not both.matches(web)
+    assert not parse_field_selector("metadata.namespace=team,metadata.name=web").matches(web)
+    for bad in ("spec.type=LoadBalancer", "metadata.name"):
+        with pytest.raises(ApiFailureError) as raised:
+            parse_field_selector(bad)
+        assert raised.value.code == 400
