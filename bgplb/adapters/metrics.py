@@ -17,6 +17,7 @@ synced"). Requests are read with a size limit and a timeout.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily
@@ -100,9 +101,10 @@ class Metrics:
             registry=r,
         )
 
-    def watch(self, watchers: Mapping[str, KindWatcher]) -> None:
-        """Export the counters of a Kubernetes source's watchers (read at scrape time)."""
-        self.registry.register(_WatchCollector(watchers))
+    def watch(self, *collections: Mapping[Any, KindWatcher]) -> None:
+        """Export the counters of a Kubernetes source's watchers (read at scrape time, so watchers added to
+        or removed from these mappings later, like the per-Secret ones, are followed)."""
+        self.registry.register(_WatchCollector(collections))
 
     def set_pool_usage(self, usage: Mapping[str, tuple[int, int]]) -> None:
         """Pool name -> (in use, total); pools no longer present are dropped."""
@@ -118,8 +120,8 @@ class Metrics:
 
 
 class _WatchCollector(Collector):
-    def __init__(self, watchers: Mapping[str, KindWatcher]) -> None:
-        self.watchers = watchers
+    def __init__(self, collections: tuple[Mapping[Any, KindWatcher], ...]) -> None:
+        self.collections = collections
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         events = CounterMetricFamily(f"{PREFIX}_k8s_watch_events", "Watch events applied", labels=["kind"])
@@ -130,7 +132,7 @@ class _WatchCollector(Collector):
         restarts = CounterMetricFamily(
             f"{PREFIX}_k8s_watch_restarts", "Watch restarts by reason", labels=["kind", "reason"]
         )
-        for watcher in self.watchers.values():
+        for watcher in (w for watchers in self.collections for w in list(watchers.values())):
             label = watcher.kind.label
             events.add_metric([label], watcher.stats.events)
             marks.add_metric([label], watcher.stats.bookmarks)

@@ -138,7 +138,7 @@ class K8sSpeaker:
             sessions = ListeningSessions(options.node, options.bgp_listen_port, options.router_id)
         self.sessions: Sessions = sessions or SpeakerLoop(options.node, options.router_id)
         self.metrics = metrics or Metrics()
-        self.metrics.watch(self.source.watchers)
+        self.metrics.watch(self.source.watchers, self.source.secret_watchers)
         self.session_metrics = SessionMetrics(self.metrics)
         writer = StatusWriter(client, component="bgplb-speaker", host=options.node)
         self.status = SpeakerStatus(

@@ -8,7 +8,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bgplb.adapters.k8s_source import K8sSource
 from bgplb.adapters.metrics import Metrics, MetricsServer
-from tests.k8s_double.helpers import background, serving
+from tests.adapters.test_k8s_source import NS, fast_source, peer, secret
+from tests.k8s_double.helpers import background, eventually, serving
+from tests.k8s_double.store import KIND_BY_PATH
 
 METALLB_NAMES = (
     "bgplb_bgp_session_up",
@@ -75,6 +77,27 @@ async def test_watch_counters_are_exported() -> None:
             values = samples(metrics.render().decode())
         assert values[("bgplb_k8s_watch_lists_total", (("kind", "v1/Service"),))] == 1
         assert values[("bgplb_k8s_watch_events_total", (("kind", "metallb.io/v1beta2/BGPPeer"),))] == 0
+
+
+async def test_secret_watchers_are_exported_as_they_come_and_go() -> None:
+    async with serving() as (api, client):
+        api.seed("Secret", "secrets", secret("auth", b"pw"))
+        api.seed("BGPPeer", "bgppeers", peer("router", "auth"), group="metallb.io")
+        source = fast_source(client)
+        metrics = Metrics()
+        metrics.watch(source.watchers, source.secret_watchers)
+        async with background(source.run()):
+            await source.wait_synced()
+            (label,) = [w.kind.label for w in source.secret_watchers.values()]
+            assert "Secret" in label and "auth" in label
+            assert (
+                samples(metrics.render().decode())[("bgplb_k8s_watch_lists_total", (("kind", label),))] == 1
+            )
+            api.store.delete(KIND_BY_PATH[("metallb.io", "bgppeers")], NS, "router")
+            await eventually(lambda: not source.secret_watchers, what="the Secret no longer named")
+            assert ("bgplb_k8s_watch_lists_total", (("kind", label),)) not in samples(
+                metrics.render().decode()
+            )
 
 
 async def test_http_endpoints() -> None:
