@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_network
 
+from bgplb.adapters.k8s_events import ObjectRef
 from bgplb.adapters.k8s_status import (
     SERVICE_BGP_STATUS,
     EventReason,
@@ -133,6 +134,7 @@ class SpeakerStatus:
         *,
         on_write: Callable[[WriteOutcome], None] = lambda outcome: None,
         on_event: Callable[[EventReason], None] = lambda reason: None,
+        uid_of: Callable[[ServiceRef], str | None] = lambda ref: None,
     ) -> None:
         self.writer = writer
         self.namespace = namespace
@@ -142,6 +144,7 @@ class SpeakerStatus:
         self._config: tuple[tuple[ConfigError, ...], int] | None = None
         self._on_write = on_write
         self._on_event = on_event
+        self._uid_of = uid_of
 
     async def adopt(self) -> None:
         """Read the ServiceBGPStatus objects this node wrote before (e.g. before a restart)."""
@@ -168,14 +171,15 @@ class SpeakerStatus:
 
     async def _assigned(self, ref: ServiceRef) -> None:
         message = node_assigned_message(self.node, PROTOCOL_BGP)
-        if await self.writer.emit(ref, EventReason.NODE_ASSIGNED, message):
+        target = ObjectRef.service(ref, self._uid_of(ref))  # with its uid, `kubectl describe` lists it
+        if await self.writer.emit(target, EventReason.NODE_ASSIGNED, message):
             self._on_event(EventReason.NODE_ASSIGNED)
 
     async def _set(self, ref: ServiceRef, wanted: Announced) -> None:
         assert self.written is not None
         prefixes = [str(p) for p in wanted.prefixes]
         outcome = await self.writer.set_service_bgp_status(
-            self.namespace, ref, self.node, wanted.peers, prefixes
+            self.namespace, ref, self.node, wanted.peers, prefixes, absent=ref not in self.written
         )
         self._on_write(outcome)
         if outcome is not WriteOutcome.CONFLICT:  # a conflict every time: tried again on the next pass

@@ -9,8 +9,10 @@
   writer then re-reads and retries (at most `attempts` times) — never a blind overwrite, so another
   writer's labels, annotations or status fields survive. The first attempt may start from the watch
   cache's copy instead of a GET (a stale copy is just the first conflict).
-- `emit(ref, reason, message)` records a v1 Event on the Service with MetalLB's reasons and wording
-  (`EventReason`, and the `*_message` helpers); best effort, as in client-go.
+- `emit(target, reason, message)` records a v1 Event on a Service (a `ServiceRef`) with MetalLB's reasons
+  and wording (`EventReason`, and the `*_message` helpers), or on any object (an `ObjectRef`: bgplb's own
+  ConfigInvalid/ConfigLoaded on configuration objects); best effort, as in client-go. Events on
+  cluster-scoped objects live in the `default` namespace, as client-go records them.
 - `set_pool_status(namespace, name, usage)` writes an IPAddressPool's status counters (assignedIPv4,
   assignedIPv6, availableIPv4, availableIPv6), with the same conflict handling.
 - bgplb's own status objects (bgplb.io/v1alpha1, created when missing): `set_configuration_state` (a
@@ -33,6 +35,7 @@ from lightkube import ApiError, AsyncClient
 from lightkube.generic_resource import GenericNamespacedResource
 from lightkube.types import PatchType
 
+from bgplb.adapters.k8s_events import ObjectRef
 from bgplb.adapters.k8s_watch import Obj, namespaced_resource, namespaced_status
 from bgplb.config.build import REJECTED
 from bgplb.errors import ConfigError
@@ -54,7 +57,7 @@ SERVICE_BGP_STATUS = namespaced_resource("bgplb.io", "v1alpha1", "ServiceBGPStat
 
 
 class EventReason(StrEnum):
-    """The reasons of the Events bgplb records on Services (MetalLB's)."""
+    """Event reasons: MetalLB's on Services, bgplb's own (Config*) on configuration objects."""
 
     IP_ALLOCATED = "IPAllocated"
     ALLOCATION_FAILED = "AllocationFailed"
@@ -62,10 +65,17 @@ class EventReason(StrEnum):
     LOAD_BALANCER_FAILED = "LoadBalancerFailed"
     DEPRECATED_ANNOTATION = "deprecatedAnnotation"
     NODE_ASSIGNED = "nodeAssigned"
+    CONFIG_INVALID = "ConfigInvalid"
+    CONFIG_LOADED = "ConfigLoaded"
 
 
 WARNINGS = frozenset(
-    {EventReason.ALLOCATION_FAILED, EventReason.LOAD_BALANCER_FAILED, EventReason.DEPRECATED_ANNOTATION}
+    {
+        EventReason.ALLOCATION_FAILED,
+        EventReason.LOAD_BALANCER_FAILED,
+        EventReason.DEPRECATED_ANNOTATION,
+        EventReason.CONFIG_INVALID,
+    }
 )
 
 
@@ -156,6 +166,7 @@ class StatusWriter:
         self.ip_mode = ip_mode
         self.attempts = attempts
         self.conflicts = 0
+        self.uids: dict[tuple[str, str, str], str] = {}  # (kind, ns, name) of our status objects -> uid
 
     def needs_update(self, service: Obj, ips: Sequence[IPAddress], pool: str | None) -> bool:
         """Whether `set_service_ips` would write anything to this Service object (e.g. from a watch cache)."""
@@ -278,19 +289,23 @@ class StatusWriter:
             "message": "the configuration is in force" if valid else status["lastError"],
         }
         return await self._upsert_status(
-            CONFIGURATION_STATE,
-            namespace,
-            name,
-            spec,
-            status,
-            condition=condition,
-            now=now,
+            CONFIGURATION_STATE, namespace, name, spec, status, condition=condition, now=now
         )
 
     async def set_service_bgp_status(
-        self, namespace: str, ref: ServiceRef, node: str, peers: Sequence[str], prefixes: Sequence[str]
+        self,
+        namespace: str,
+        ref: ServiceRef,
+        node: str,
+        peers: Sequence[str],
+        prefixes: Sequence[str],
+        *,
+        absent: bool = False,
     ) -> WriteOutcome:
-        """The ServiceBGPStatus (bgplb.io) saying where `ref` is announced from `node` (a speaker's write)."""
+        """The ServiceBGPStatus (bgplb.io) saying where `ref` is announced from `node` (a speaker's write).
+
+        `absent`: the caller believes the object does not exist yet, so it is created without a GET first
+        (an existing one answers 409 AlreadyExists and is then read and updated as usual)."""
         status = {
             "node": node,
             "serviceName": ref.name,
@@ -299,7 +314,7 @@ class StatusWriter:
             "prefixes": sorted(prefixes),
         }
         return await self._upsert_status(
-            SERVICE_BGP_STATUS, namespace, bgp_status_name(ref, node), {}, status
+            SERVICE_BGP_STATUS, namespace, bgp_status_name(ref, node), {}, status, absent=absent
         )
 
     async def delete_service_bgp_status(self, namespace: str, ref: ServiceRef, node: str) -> WriteOutcome:
@@ -322,18 +337,17 @@ class StatusWriter:
         *,
         condition: Obj | None = None,
         now: float = 0.0,
+        absent: bool = False,
     ) -> WriteOutcome:
-        """Create the object when missing, then make its status hold `status` (re-read on 409)."""
+        """Create the object when missing (first, without a GET, when `absent`), then make its status hold
+        `status` (re-read on 409)."""
         status_resource = namespaced_status(resource)
-        for _ in range(self.attempts):
+        body = {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
+        for attempt in range(self.attempts):
             try:
-                try:
-                    obj: Obj = dict(await self.client.get(resource, name, namespace=namespace))
-                except ApiError as exc:
-                    if exc.status.code != 404:
-                        raise
-                    body = {"metadata": {"name": name, "namespace": namespace}, "spec": spec}
-                    obj = dict(await self.client.create(resource.from_dict(body)))
+                obj = await self._read_or_create(resource, body, create_first=absent and attempt == 0)
+                kind = resource._api_info.resource.kind
+                self.uids[(kind, namespace, name)] = str((obj.get("metadata") or {}).get("uid") or "")
                 current = dict(obj.get("status") or {})
                 desired = {**current, **status}
                 if condition is not None:
@@ -351,6 +365,23 @@ class StatusWriter:
                     return outcome
         return WriteOutcome.CONFLICT
 
+    async def _read_or_create(
+        self, resource: type[GenericNamespacedResource], body: Obj, *, create_first: bool
+    ) -> Obj:
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        if create_first:
+            try:
+                return dict(await self.client.create(resource.from_dict(body)))
+            except ApiError as exc:
+                if exc.status.code != 409:  # 409 AlreadyExists: read it, as if we had not guessed
+                    raise
+        try:
+            return dict(await self.client.get(resource, name, namespace=namespace))
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+        return dict(await self.client.create(resource.from_dict(body)))
+
     def _failed(self, exc: ApiError, what: str) -> WriteOutcome | None:
         """None to retry (409 Conflict), NOT_FOUND for 404; anything else propagates."""
         if exc.status.code == 409:
@@ -362,22 +393,18 @@ class StatusWriter:
         raise exc
 
     async def emit(
-        self, ref: ServiceRef, reason: EventReason, message: str, *, now: float | None = None
+        self, target: ServiceRef | ObjectRef, reason: EventReason, message: str, *, now: float | None = None
     ) -> bool:
-        """Record an Event on Service `ref` (Warning for failures, Normal otherwise).
+        """Record an Event on `target` (a Service, or any object; Warning for failures, Normal otherwise).
 
         Events are best effort, as in client-go: a refused or failed create is logged and False returned."""
+        obj = target if isinstance(target, ObjectRef) else ObjectRef.service(target)
         stamp = time.time() if now is None else now
         event: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
-            "involvedObject": {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "namespace": ref.namespace,
-                "name": ref.name,
-            },
+            "metadata": {"generateName": f"{obj.name}.", "namespace": obj.namespace or "default"},
+            "involvedObject": obj.involved_object(),
             "reason": reason.value,
             "message": message,
             "type": "Warning" if reason in WARNINGS else "Normal",
@@ -391,6 +418,6 @@ class StatusWriter:
         try:
             await self.client.create(EVENT.from_dict(event))
         except (ApiError, httpx2.HTTPError, OSError) as exc:
-            log.warning("Event %s on Service %s not recorded: %r", reason.value, ref, exc)
+            log.warning("Event %s on %s not recorded: %r", reason.value, obj, exc)
             return False
         return True

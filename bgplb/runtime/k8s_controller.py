@@ -4,7 +4,9 @@ Every replica runs the Kubernetes source (watches, so a standby is warm), leader
 endpoint and one level-triggered reconcile loop (`runtime.reconcile`); only the leader writes. A pass:
 1. `view()` the mirrors and `build_config` the configuration resources. A rejected configuration is logged
    (every error with object and field, once per change), exported (`k8s_client_config_stale_bool`,
-   `config_errors`) and written to the ConfigurationState `controller`; the last good one stays in force.
+   `config_errors`), written to the ConfigurationState `controller` and, by the leader, recorded as
+   ConfigInvalid Events on the objects named and on that ConfigurationState (ConfigLoaded once it is valid
+   again; `k8s_config_events`); the last good one stays in force.
 2. As leader: `allocate(snapshot, config)`; for every Service whose mirrored status or pool annotation
    differs from its allocation, write it: up to `parallel_writes` Services at once, each write starting
    from the mirrored object (no GET; its resourceVersion makes a stale copy a 409, and the StatusWriter
@@ -16,6 +18,11 @@ endpoint and one level-triggered reconcile loop (`runtime.reconcile`); only the 
    `metallb.universe.tf/` annotation, LoadBalancerFailed when a Service that keeps its addresses requests IPs
    that cannot be read (without addresses the same request is an AllocationFailed). Allocation is rebuilt
    from the observed status each pass, so a restarted or newly elected controller changes nothing valid.
+   Services that stop being ours (no longer LoadBalancer, or another loadBalancerClass) but still show our
+   addresses or pool annotation are cleaned (`k8s_leaving`): ingress emptied, annotation removed, one
+   ClearAssignment; their addresses go to nobody else before the cleared status is observed (reserved in
+   `allocate`; a Service requesting one explicitly waits). A Service of another class that gets the same
+   addresses back after our clear is left alone (another implementation writes them: a warning, no fight).
 3. IPAddressPool status counters and the allocator metrics.
 """
 
@@ -30,9 +37,10 @@ from dataclasses import dataclass
 
 from lightkube import AsyncClient
 
-from bgplb.adapters.k8s_events import EventQueue
+from bgplb.adapters.k8s_events import EventQueue, ObjectRef
 from bgplb.adapters.k8s_source import K8sSource, SourceOptions
 from bgplb.adapters.k8s_status import (
+    POOL_ANNOTATION,
     EventReason,
     StatusWriter,
     WriteOutcome,
@@ -45,9 +53,8 @@ from bgplb.adapters.k8s_status import (
 from bgplb.adapters.k8s_watch import Obj
 from bgplb.adapters.leader_election import LeaderElector, LeaseSettings
 from bgplb.adapters.metrics import Metrics, MetricsServer
-from bgplb.config.build import BuildResult, build_config
+from bgplb.config.build import build_config
 from bgplb.config.models import Config
-from bgplb.errors import ConfigError
 from bgplb.planning.allocation import (
     DEFAULT_CLASS,
     Allocation,
@@ -57,7 +64,9 @@ from bgplb.planning.allocation import (
     allocate,
 )
 from bgplb.planning.snapshot import IPAddress, Service, ServiceRef
+from bgplb.runtime.k8s_config_events import ConfigReport, error_target
 from bgplb.runtime.k8s_config_source import ConfigSource
+from bgplb.runtime.k8s_leaving import Cleanup, Leaving, leaving, other_class, waiting
 from bgplb.runtime.reconcile import Reconciler
 from bgplb.runtime.tasks import Supervisor
 
@@ -112,7 +121,7 @@ class K8sController:
             ),
             on_change=self.loop.mark_dirty,
         )
-        self.metrics.watch(self.source.watchers)
+        self.metrics.watch(self.source.watchers, self.source.secret_watchers)
         self.writer = StatusWriter(
             client, component="bgplb-controller", host=options.identity, ip_mode=options.ip_mode
         )
@@ -132,12 +141,19 @@ class K8sController:
             self.elector = LeaderElector(client, settings, self._leadership)
         self.config: Config | None = None
         self.allocation: Allocation | None = None
-        self._reported: tuple[ConfigError, ...] | None = None
+        self.config_report = ConfigReport(
+            self.writer,
+            self.events,
+            self.metrics,
+            options.namespace,
+            lambda error: error_target(error, self.source.watchers),
+        )
         self._failures: dict[ServiceRef, AllocationFailure] = {}
         self._releases: dict[ServiceRef, Release] = {}  # reported last pass (the mirror may lag our writes)
         self._deprecated: dict[ServiceRef, frozenset[str]] = {}  # deprecated annotation keys reported
         self._invalid: dict[ServiceRef, str] = {}  # LoadBalancerFailed reported: the unreadable request
         self._pool_usage: dict[str, tuple[PoolUsage, ...]] = {}
+        self.cleanup = Cleanup()
         # Service -> (the resourceVersion our last write replaced, the ips and pool written)
         self._written: dict[ServiceRef, tuple[str, tuple[IPAddress, ...], str | None]] = {}
         self.supervisor = Supervisor()
@@ -162,6 +178,8 @@ class K8sController:
             self._invalid.clear()
             self._pool_usage.clear()
             self._written.clear()
+            self.cleanup = Cleanup()
+            self.config_report.events.reset()
         self.loop.mark_dirty()
 
     # -- the pass ----------------------------------------------------------------------------------
@@ -174,27 +192,45 @@ class K8sController:
         built = build_config(view.resources)
         if built.config is not None:
             self.config = built.config
-        await self._report_config(built)
+        await self.config_report.report(built, self.config is not None, self.is_leader)
         if self.config is None or not self.is_leader:
             return
         classes = (self.options.lb_class,) if self.options.lb_class else (DEFAULT_CLASS,)
+        handle_unset = not self.options.lb_class
+        services = {s.ref: s for s in view.snapshot.services}
+        cleaning = leaving(
+            services.values(), self.config, self._annotated, classes=classes, handle_unset_class=handle_unset
+        )
         allocation = allocate(
             view.snapshot,
             self.config,
             load_balancer_classes=classes,
-            handle_unset_class=not self.options.lb_class,
+            handle_unset_class=handle_unset,
+            reserved={ip for leave in cleaning.values() for ip in leave.ips},
         )
-        services = {s.ref: s for s in view.snapshot.services}
+        later = waiting(allocation, services, cleaning)
+        clears = self.cleanup.writes(cleaning, self._clear_stale)
         writes = asyncio.Semaphore(self.options.parallel_writes)
 
         async def apply(service: Service) -> None:
             async with writes:
                 await self._apply(service, allocation)
 
+        async def clear(ref: ServiceRef, leave: Leaving) -> None:
+            async with writes:
+                await self._clear(ref, leave)
+
         async with asyncio.TaskGroup() as group:
             for ref in sorted(allocation.assignments.keys() | allocation.failures.keys()):
-                if self._pending(services[ref], allocation):
+                if ref not in later and self._pending(services[ref], allocation):
                     group.create_task(apply(services[ref]))
+            for ref, leave in clears:
+                group.create_task(clear(ref, leave))
+        if later:
+            log.info("%d Service(s) wait for addresses still shown by Services being cleaned", len(later))
+        self.cleanup.prune(
+            cleaning, lambda ref: ref in services and other_class(services[ref], classes, handle_unset)
+        )
         self._failures = dict(allocation.failures)
         self._releases = dict(allocation.released)
         self._notices(services, allocation)
@@ -227,6 +263,32 @@ class K8sController:
         meta = mirrored.get("metadata") or {}
         ref = ServiceRef(str(meta.get("namespace")), str(meta.get("name")))
         return self._written.get(ref) != (str(meta.get("resourceVersion")), tuple(ips), pool)
+
+    def _annotated(self, ref: ServiceRef) -> bool:
+        meta = (self.source.service_object(ref) or {}).get("metadata") or {}
+        return POOL_ANNOTATION in (meta.get("annotations") or {})
+
+    def _clear_stale(self, ref: ServiceRef) -> bool:
+        mirrored = self.source.service_object(ref)
+        return mirrored is not None and self._stale(mirrored, (), None)
+
+    async def _clear(self, ref: ServiceRef, leave: Leaving) -> None:
+        """Empty the ingress and remove the pool annotation of a Service that is no longer ours."""
+        if self.cleanup.event_due(ref, leave):
+            log.info("Service %s: clearing %s (%s)", ref, ", ".join(map(str, leave.ips)), leave.detail)
+            message = clear_assignment_message(leave.ips, leave.detail)
+            self.events.put(self._target(ref), EventReason.CLEAR_ASSIGNMENT, message)
+        mirrored = self.source.service_object(ref)
+        outcome = await self.writer.set_service_ips(ref, (), None, cached=mirrored)
+        self.metrics.status_writes.labels(outcome=outcome.value).inc()
+        if outcome == WriteOutcome.WRITTEN and mirrored is not None:
+            self._written[ref] = (str((mirrored.get("metadata") or {}).get("resourceVersion")), (), None)
+            self.cleanup.written(ref, leave)
+
+    def _target(self, ref: ServiceRef) -> ObjectRef:
+        """Service `ref` as an Event's object, with its uid when mirrored (`kubectl describe` needs it)."""
+        uid = ((self.source.service_object(ref) or {}).get("metadata") or {}).get("uid")
+        return ObjectRef.service(ref, str(uid) if uid else None)
 
     async def _apply(self, service: Service, allocation: Allocation) -> None:
         ref = service.ref
@@ -267,19 +329,23 @@ class K8sController:
                 deprecated[ref] = old
             for key in sorted(old - self._deprecated.get(ref, frozenset())):
                 log.warning("Service %s uses the deprecated annotation %s", ref, key)
-                self.events.put(ref, EventReason.DEPRECATED_ANNOTATION, deprecated_annotation_message(key))
+                self.events.put(
+                    self._target(ref), EventReason.DEPRECATED_ANNOTATION, deprecated_annotation_message(key)
+                )
             problem = services[ref].invalid_request
             if problem is not None and ref in allocation.assignments:
                 invalid[ref] = problem
                 if self._invalid.get(ref) != problem:
                     log.warning("Service %s keeps its addresses but requests invalid IPs: %s", ref, problem)
                     self.events.put(
-                        ref, EventReason.LOAD_BALANCER_FAILED, load_balancer_failed_message(problem)
+                        self._target(ref),
+                        EventReason.LOAD_BALANCER_FAILED,
+                        load_balancer_failed_message(problem),
                     )
         self._deprecated, self._invalid = deprecated, invalid
 
     async def _event(self, ref: ServiceRef, reason: EventReason, message: str) -> None:
-        self.events.put(ref, reason, message)
+        self.events.put(self._target(ref), reason, message)
 
     def _event_done(self, reason: EventReason, recorded: bool) -> None:
         if recorded:
@@ -301,23 +367,6 @@ class K8sController:
             if self._pool_usage.get(pool.name) != usage:
                 await self.writer.set_pool_status(pool.namespace or self.options.namespace, pool.name, usage)
                 self._pool_usage[pool.name] = usage
-
-    async def _report_config(self, built: BuildResult) -> None:
-        if built.errors != self._reported:
-            self._reported = built.errors
-            for error in built.errors:
-                log.error("config: %s", error)
-            if built.rejection is not None:
-                log.error("config: %s", built.rejection)
-            elif self.config is not None:
-                log.info("config: accepted (%d warnings)", len(built.warnings))
-        self.metrics.config_errors.set(len(built.errors))
-        self.metrics.config_loaded.set(1 if self.config is not None else 0)
-        self.metrics.config_stale.set(1 if built.errors and self.config is not None else 0)
-        if self.is_leader:
-            await self.writer.set_configuration_state(
-                self.options.namespace, None, built.errors, len(built.warnings), now=time.time()
-            )
 
     # -- life cycle ---------------------------------------------------------------------------------
     def request_stop(self) -> None:

@@ -44,7 +44,7 @@ from bgplb.config.build import BuildResult, build_config
 from bgplb.config.models import BgpPeer, Config
 from bgplb.planning.allocation import DEFAULT_CLASS
 from bgplb.planning.announcement import NodeAnnouncements, announce
-from bgplb.planning.snapshot import Node
+from bgplb.planning.snapshot import Node, ServiceRef
 from bgplb.runtime import report
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_report import SessionMetrics, SpeakerHttp, config_json
@@ -147,6 +147,7 @@ class K8sSpeaker:
             options.node,
             on_write=lambda outcome: self.metrics.status_writes.labels(outcome=outcome.value).inc(),
             on_event=lambda reason: self.metrics.events.labels(reason=reason.value).inc(),
+            uid_of=self._service_uid,
         )
         self.http = SpeakerHttp(
             self.metrics,
@@ -225,6 +226,10 @@ class K8sSpeaker:
         routes = sum(len(s.routes) for s in plan.sessions)
         elapsed = (time.perf_counter() - start) * 1000
         log.debug("speaker pass: %d routes to %d peers in %.1f ms", routes, len(plan.sessions), elapsed)
+
+    def _service_uid(self, ref: ServiceRef) -> str | None:
+        uid = ((self.source.service_object(ref) or {}).get("metadata") or {}).get("uid")
+        return str(uid) if uid else None
 
     def _note(self, topic: str, lines: Sequence[str]) -> None:
         """Log `lines` as warnings when they differ from the last ones of `topic` (not on every pass)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bgplb.adapters.k8s_events import EventQueue
+from bgplb.adapters.k8s_events import EventQueue, ObjectRef
 from bgplb.adapters.k8s_status import (
     EventReason,
     StatusWriter,
@@ -94,3 +94,19 @@ async def test_metallb_notices_are_warnings_with_metallb_wording() -> None:
             ("deprecatedAnnotation", "Warning", "Service uses deprecated annotation metallb.universe.tf/x"),
             ("LoadBalancerFailed", "Warning", "invalid requested loadbalancer IPs: spec.loadBalancerIP: bad"),
         ]
+
+
+async def test_any_object_can_be_the_target_and_a_service_ref_still_works() -> None:
+    async with serving() as (api, client):
+        queue = EventQueue(StatusWriter(client), workers=1)
+        state = ObjectRef("bgplb.io/v1alpha1", "ConfigurationState", "metallb-system", "controller", "u1")
+        async with background(queue.run()):
+            assert queue.put(state, EventReason.CONFIG_INVALID, "rejected", now=0.0)
+            assert queue.put(WEB, EventReason.IP_ALLOCATED, "assigned", now=0.0)
+            assert await queue.drain(5)
+        [on_state] = api.objects("events", namespace="metallb-system")
+        assert on_state["involvedObject"] == state.involved_object()
+        assert (on_state["reason"], on_state["type"]) == ("ConfigInvalid", "Warning")
+        [on_web] = api.objects("events", namespace="default")
+        assert on_web["involvedObject"]["kind"] == "Service" and on_web["involvedObject"]["name"] == "web"
+        assert (queue.recorded, queue.dropped) == (2, 0)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from lightkube import ApiError
 
+from bgplb.adapters.k8s_events import ObjectRef
 from bgplb.adapters.k8s_status import (
     POOL_ANNOTATION,
     SERVICE,
@@ -281,6 +282,44 @@ async def test_configuration_state_created_rejected_then_valid() -> None:
             "type": "Speaker",
             "nodeName": "node-1",
         }
+        for name in ("controller", "speaker-node-1"):  # remembered for Events on them
+            uid = api.store.get(STATES, NS, name)["metadata"]["uid"]
+            assert writer.uids[("ConfigurationState", NS, name)] == uid
+
+
+async def test_events_on_any_object_namespaced_or_cluster_scoped() -> None:
+    async with serving() as (api, client):
+        writer = StatusWriter(client)
+        pool = ObjectRef("metallb.io/v1beta1", "IPAddressPool", NS, "lan", "uid-1")
+        cilium = ObjectRef("cilium.io/v2alpha1", "CiliumLoadBalancerIPPool", "", "blue")
+        assert await writer.emit(pool, EventReason.CONFIG_INVALID, "spec.addresses[0]: bad", now=0.0)
+        assert await writer.emit(cilium, EventReason.CONFIG_LOADED, "fine", now=0.0)
+        [on_pool] = api.objects("events", namespace=NS)
+        assert on_pool["metadata"]["name"].startswith("lan.")
+        assert on_pool["involvedObject"] == {
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "IPAddressPool",
+            "namespace": NS,
+            "name": "lan",
+            "uid": "uid-1",
+        }
+        assert (on_pool["reason"], on_pool["type"]) == ("ConfigInvalid", "Warning")
+        [on_cilium] = api.objects("events", namespace="default")  # as client-go records cluster-scoped ones
+        assert on_cilium["involvedObject"] == {
+            "apiVersion": "cilium.io/v2alpha1",
+            "kind": "CiliumLoadBalancerIPPool",
+            "name": "blue",
+        }
+        assert (on_cilium["reason"], on_cilium["type"]) == ("ConfigLoaded", "Normal")
+        web = ObjectRef.service(WEB, "uid-2")
+        assert web.involved_object() == {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "namespace": "default",
+            "name": "web",
+            "uid": "uid-2",
+        }
+        assert (str(web), str(cilium)) == ("Service default/web", "CiliumLoadBalancerIPPool blue")
 
 
 async def test_service_bgp_status_upsert_and_delete() -> None:
@@ -303,6 +342,25 @@ async def test_service_bgp_status_upsert_and_delete() -> None:
         assert await writer.delete_service_bgp_status(NS, WEB, "node-1") == WriteOutcome.WRITTEN
         assert api.objects("servicebgpstatuses", group="bgplb.io") == []
         assert await writer.delete_service_bgp_status(NS, WEB, "node-1") == WriteOutcome.NOT_FOUND
+
+
+async def test_service_bgp_status_believed_absent_is_created_without_a_get() -> None:
+    async with serving() as (api, client):
+        writer = StatusWriter(client, component="bgplb-speaker")
+        api.requests.clear()
+        assert await writer.set_service_bgp_status(
+            NS, WEB, "node-1", ["router"], ["10.0.0.7/32"], absent=True
+        ) == (WriteOutcome.WRITTEN)
+        assert [method for method, _, _ in api.requests] == ["POST", "PUT"]  # create, then its status
+        # wrongly believed absent (e.g. written by an earlier run): 409 AlreadyExists, then read and updated
+        api.requests.clear()
+        assert await writer.set_service_bgp_status(
+            NS, WEB, "node-1", ["router"], ["10.0.0.8/32"], absent=True
+        ) == (WriteOutcome.WRITTEN)
+        assert [method for method, _, _ in api.requests] == ["POST", "GET", "PUT"]
+        [stored] = api.objects("servicebgpstatuses", group="bgplb.io", namespace=NS)
+        assert stored["status"]["prefixes"] == ["10.0.0.8/32"]
+        assert writer.conflicts == 0  # an existing object is not a write conflict
 
 
 def test_needs_update_compares_ingress_and_annotation() -> None:

@@ -269,3 +269,223 @@ async def test_unreadable_request_is_load_balancer_failed_when_addressed_else_al
             await settled(daemon)
             assert ingress(api, "new") == []
             assert len(events(api, "LoadBalancerFailed")) == 2
+
+
+# -- Services that stop being ours -------------------------------------------------------------------------
+def shown(api: ApiServerDouble) -> list[dict[str, list[str]]]:
+    """Every Service's ingress addresses after each recorded Service write, in order (the store's history)."""
+    current: dict[str, list[str]] = {}
+    states = []
+    for change in api.store.history:
+        if change.kind != SERVICES:
+            continue
+        name = change.obj["metadata"]["name"]
+        lb = (change.obj.get("status") or {}).get("loadBalancer") or {}
+        current[name] = [] if change.type == "DELETED" else [i["ip"] for i in lb.get("ingress") or []]
+        states.append(dict(current))
+    return states
+
+
+def assert_never_shown_twice(api: ApiServerDouble) -> None:
+    for state in shown(api):
+        ips = [ip for addresses in state.values() for ip in addresses]
+        assert len(ips) == len(set(ips)), state
+
+
+def annotations(api: ApiServerDouble, name: str) -> dict[str, str]:
+    return api.store.get(SERVICES, "default", name)["metadata"].get("annotations") or {}
+
+
+def seeded(name: str, ips: list[str], *, type_: str = "LoadBalancer", **spec: Any) -> dict[str, Any]:
+    """A Service as some earlier controller left it: status addresses (and spec fields) already set."""
+    obj = service(name)
+    obj["spec"] = {"type": type_, **spec}
+    obj["status"] = {"loadBalancer": {"ingress": [{"ip": ip} for ip in ips]}}
+    return obj
+
+
+async def test_a_service_leaving_load_balancer_is_cleared_once_and_its_address_freed() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            api.store.create(SERVICES, "default", service("web"))
+            await eventually(lambda: ingress(api, "web") == ["10.0.0.10"], what="the first address")
+            api.store.patch(SERVICES, "default", "web", {"spec": {"type": "ClusterIP"}})
+            await eventually(
+                lambda: ingress(api, "web") == [] and POOL_ANNOTATION not in annotations(api, "web"),
+                what="the cleared status and annotation",
+            )
+            for _ in range(3):
+                await settled(daemon)
+            [cleared] = events(api, "ClearAssignment")
+            assert cleared["type"] == "Normal"
+            assert cleared["message"] == (
+                'current IP ["10.0.0.10"] not allowed by config, clearing: '
+                "default/web: the Service is of type ClusterIP, no longer LoadBalancer"
+            )
+            uid = api.store.get(SERVICES, "default", "web")["metadata"]["uid"]
+            assert cleared["involvedObject"]["uid"] == uid  # so that `kubectl describe` lists it
+            api.store.create(SERVICES, "default", service("next"))
+            await eventually(lambda: ingress(api, "next") == ["10.0.0.10"], what="the freed address reused")
+            assert_never_shown_twice(api)
+
+
+async def test_an_address_still_shown_by_a_leaving_service_goes_to_nobody_else() -> None:
+    """In the first pass `web` (now ClusterIP) still shows .10 while `asks` requests it: `asks` waits until
+    the cleared status is observed (the slow clear makes a same-pass write visible in the history)."""
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.12"), group="metallb.io")
+        web = seeded("web", ["10.0.0.10"], type_="ClusterIP")
+        web["metadata"]["annotations"] = {POOL_ANNOTATION: "lan"}
+        api.seed("Service", "services", web)
+        api.seed("Service", "services", seeded("asks", [], loadBalancerIP="10.0.0.10"))
+        api.seed("Service", "services", seeded("auto", []))
+        api.delays[("PUT", "/services/web/status")] = 0.3
+        async with controller(client, "c1") as daemon:
+            await eventually(lambda: ingress(api, "asks") == ["10.0.0.10"], what="the requested address")
+            await settled(daemon)
+            assert ingress(api, "web") == [] and annotations(api, "web") == {}
+            assert ingress(api, "auto") == ["10.0.0.11"]
+            assert_never_shown_twice(api)
+            assert len(events(api, "ClearAssignment")) == 1
+            puts = [p.split("/")[-2] for m, p, _ in api.requests if m == "PUT" and p.endswith("/status")]
+            assert puts.index("auto") < puts.index("web") < puts.index("asks")  # auto did not wait
+
+
+async def test_only_services_whose_ingress_we_could_have_written_are_cleared() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        other = {"loadBalancerClass": "example.com/other"}
+        theirs = seeded("theirs", ["192.168.7.7"], **other)  # another implementation's, outside our pools
+        theirs["metadata"]["annotations"] = {POOL_ANNOTATION: "their-pool"}  # another MetalLB writes it too
+        api.seed("Service", "services", theirs)
+        api.seed("Service", "services", seeded("plain", ["192.168.7.8"], type_="ClusterIP"))
+        moved = seeded("moved", ["10.0.0.15"], **other)  # another class, but showing our address
+        moved["metadata"]["annotations"] = {POOL_ANNOTATION: "lan", "keep": "me"}
+        api.seed("Service", "services", moved)
+        stale = seeded("stale", [], type_="NodePort")  # nothing to clear but our annotation
+        stale["metadata"]["annotations"] = {POOL_ANNOTATION: "lan"}
+        api.seed("Service", "services", stale)
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            await eventually(lambda: ingress(api, "moved") == [], what="the class change cleared")
+            await eventually(lambda: annotations(api, "stale") == {}, what="the annotation removed")
+            await settled(daemon)
+        assert annotations(api, "moved") == {"keep": "me"}
+        [cleared] = events(api, "ClearAssignment")
+        assert cleared["involvedObject"]["name"] == "moved"
+        assert "loadBalancerClass example.com/other is not handled here" in cleared["message"]
+        untouched = [(m, p) for m, p, _ in api.requests if m != "GET" and ("/theirs" in p or "/plain" in p)]
+        assert untouched == []
+        assert ingress(api, "theirs") == ["192.168.7.7"] and ingress(api, "plain") == ["192.168.7.8"]
+        assert annotations(api, "theirs") == {POOL_ANNOTATION: "their-pool"}
+
+
+async def test_addresses_another_implementation_writes_back_are_left_alone_and_not_reused() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.11"), group="metallb.io")
+        theirs = seeded("theirs", ["10.0.0.10"], loadBalancerClass="example.com/other")
+        api.seed("Service", "services", theirs)
+        async with controller(client, "c1") as daemon:
+            await eventually(lambda: ingress(api, "theirs") == [], what="the first clear")
+            await settled(daemon)
+            back = {"status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.10"}]}}}
+            api.store.patch(SERVICES, "default", "theirs", back, subresource="status")
+            mark = len(api.requests)
+            for _ in range(3):
+                await settled(daemon)
+            assert ingress(api, "theirs") == ["10.0.0.10"]
+            assert [p for m, p, _ in api.requests[mark:] if m != "GET" and "/theirs" in p] == []
+            assert len(events(api, "ClearAssignment")) == 1
+            api.store.create(SERVICES, "default", service("mine"))
+            await eventually(lambda: ingress(api, "mine") == ["10.0.0.11"], what="a free address")
+
+
+# -- configuration errors as Events ------------------------------------------------------------------------
+def config_events(api: ApiServerDouble, reason: str) -> list[dict[str, Any]]:
+    return sorted(events(api, reason), key=lambda e: e["involvedObject"]["kind"])
+
+
+async def one_pass(daemon: K8sController) -> None:
+    """A pass of any replica (leader or not) has run to its end."""
+    await eventually(lambda: daemon.source.synced, what="the caches")
+    daemon.loop.mark_dirty()
+    await asyncio.wait_for(daemon.loop.wait_idle(), 5)
+    assert await daemon.events.drain(5)
+
+
+async def test_an_invalid_pool_is_reported_on_the_pool_once_and_its_fix_once() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            assert events(api, "ConfigInvalid") == [] and events(api, "ConfigLoaded") == []
+            api.store.patch(POOLS, NS, "lan", {"spec": {"addresses": ["10.0.0.10-10.0.0.20", "not-an-ip"]}})
+            await eventually(lambda: len(events(api, "ConfigInvalid")) == 2, what="two ConfigInvalid Events")
+            for _ in range(3):  # more passes, and an unrelated change, record nothing again
+                await settled(daemon)
+            api.store.create(SERVICES, "default", service("web"))
+            await eventually(
+                lambda: ingress(api, "web") == ["10.0.0.10"], what="allocation by the old config"
+            )
+            await settled(daemon)
+            on_state, on_pool = config_events(api, "ConfigInvalid")
+            assert on_pool["type"] == on_state["type"] == "Warning"
+            assert on_pool["involvedObject"] == {
+                "apiVersion": "metallb.io/v1beta1",
+                "kind": "IPAddressPool",
+                "namespace": NS,
+                "name": "lan",
+                "uid": api.store.get(POOLS, NS, "lan")["metadata"]["uid"],
+            }
+            assert on_pool["metadata"]["namespace"] == NS
+            assert on_pool["message"].startswith("spec.addresses[1]: invalid address range 'not-an-ip'")
+            assert on_pool["message"].endswith("the last good configuration stays in force")
+            state = api.store.get(STATES, NS, "controller")
+            assert on_state["involvedObject"] == {
+                "apiVersion": "bgplb.io/v1alpha1",
+                "kind": "ConfigurationState",
+                "namespace": NS,
+                "name": "controller",
+                "uid": state["metadata"]["uid"],
+            }
+            assert (
+                "(1 error): IPAddressPool metallb-system/lan field spec.addresses[1]:" in on_state["message"]
+            )
+            api.store.patch(POOLS, NS, "lan", {"spec": {"addresses": ["10.0.0.10-10.0.0.20"]}})
+            await eventually(lambda: len(events(api, "ConfigLoaded")) == 1, what="ConfigLoaded")
+            for _ in range(3):
+                await settled(daemon)
+            [loaded] = events(api, "ConfigLoaded")
+            assert loaded["type"] == "Normal"
+            assert loaded["involvedObject"]["kind"] == "ConfigurationState"
+            assert len(events(api, "ConfigInvalid")) == 2
+
+
+async def test_a_changed_error_set_is_reported_again() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20", "bad-1"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await eventually(lambda: len(events(api, "ConfigInvalid")) == 2, what="the first error set")
+            assert "no configuration is in force yet" in events(api, "ConfigInvalid")[0]["message"]
+            api.store.patch(POOLS, NS, "lan", {"spec": {"addresses": ["bad-2", "bad-3"]}})
+            await eventually(lambda: len(events(api, "ConfigInvalid")) == 5, what="the second error set")
+            await one_pass(daemon)
+            assert len(events(api, "ConfigInvalid")) == 5
+            assert events(api, "ConfigLoaded") == []
+
+
+async def test_only_the_leader_records_configuration_events() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("not-an-ip"), group="metallb.io")
+        async with controller(client, "one") as one, controller(client, "two") as two:
+            await eventually(lambda: one.is_leader or two.is_leader, what="a leader")
+            leader, follower = (one, two) if one.is_leader else (two, one)
+            await eventually(lambda: len(events(api, "ConfigInvalid")) == 2, what="the leader's Events")
+            for _ in range(3):
+                await one_pass(follower)
+                await one_pass(leader)
+            assert b"bgplb_config_errors 1.0" in follower.metrics.render()  # the follower saw the error
+            assert {e["source"]["host"] for e in events(api, "ConfigInvalid")} == {leader.options.identity}
+            assert len(events(api, "ConfigInvalid")) == 2

@@ -185,6 +185,9 @@ async def test_local_policy_follows_the_endpoint_slice() -> None:
             api.store.update(SLICES, "default", "web-abcde", endpoint_slice("web", "node-2", "node-1"))
             await eventually(lambda: sessions.prefixes() == {"192.168.10.240/32"}, what="the route")
             await eventually(lambda: len(node_assigned(api)) == 1, what="nodeAssigned")
+            (mirrored,) = [s for s in api.objects("services") if s["metadata"]["name"] == "web"]
+            # the Service's uid, so that `kubectl describe service web` lists the Event
+            assert node_assigned(api)[0]["involvedObject"]["uid"] == mirrored["metadata"]["uid"]
             api.store.update(SLICES, "default", "web-abcde", endpoint_slice("web", "node-2"))
             await eventually(lambda: sessions.prefixes() == set(), what="the withdrawal")
             await eventually(lambda: bgp_statuses(api) == {}, what="the status object deleted")
