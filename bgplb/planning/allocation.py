@@ -19,16 +19,17 @@ Deleting a Service frees its addresses without moving anyone else's.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 from types import MappingProxyType
 
 from bgplb.config.models import AddressPool, Config
-from bgplb.planning.pool_choice import PoolChooser, family_options
+from bgplb.planning.pool_choice import PoolChooser, accepted_versions, family_options
 from bgplb.planning.pool_index import AddressMap, PoolSpace
 from bgplb.planning.sharing import Ledger
-from bgplb.planning.snapshot import Family, IPAddress, Service, ServiceRef, Snapshot, family_of
+from bgplb.planning.snapshot import Family, IPAddress, Service, ServiceRef, Snapshot, by_ref, family_of
 
 DEFAULT_CLASS = "bgplb.io/lb"
 
@@ -115,9 +116,23 @@ def is_ours(
     return service.load_balancer_class in classes
 
 
-def _order(service: Service) -> tuple[bool, float, str, str]:
-    ts = service.creation_timestamp
-    return (ts is None, ts or 0.0, service.ref.namespace, service.ref.name)
+def owned_services(
+    services: Iterable[Service], classes: Collection[str], handle_unset_class: bool
+) -> list[Service]:
+    """The `services` for which `is_ours` holds, in their order (one loop, no call per Service)."""
+    return [
+        s
+        for s in services
+        if s.type == "LoadBalancer"
+        and (handle_unset_class if s.load_balancer_class is None else s.load_balancer_class in classes)
+    ]
+
+
+def _in_order(services: list[Service]) -> list[Service]:
+    """Oldest first (creation timestamp, when known), then by namespace and name; without a timestamp last."""
+    dated = by_ref(s for s in services if s.creation_timestamp is not None)
+    dated.sort(key=attrgetter("creation_timestamp"))  # stable: by_ref's order among equal timestamps
+    return dated + by_ref(s for s in services if s.creation_timestamp is None)
 
 
 class _RefusedError(Exception):
@@ -163,38 +178,40 @@ class _Run:
         self.assignments[service.ref] = Assignment(ips, pool)
 
     # -- phase 1 --------------------------------------------------------------------------------------------
-    def keep(self, service: Service) -> None:
-        """Keep the observed addresses if they are still valid, otherwise record why they are released."""
-        problem = self._invalid_current(service)
-        if problem is None:
-            pool = self.where.pool_of(service.current_ips[0])
-            assert pool is not None
-            self.grant(service, pool.name, service.current_ips)
-        else:
-            reason, detail = problem
-            self.released[service.ref] = Release(service.current_ips, reason, f"{service.ref}: {detail}")
+    def keep(self, service: Service) -> bool:
+        """Keep the observed addresses if they are still valid (True), otherwise record why they are
+        released (False)."""
+        checked = self._check_current(service)
+        if isinstance(checked, PoolSpace):
+            self.grant(service, checked.name, service.current_ips)
+            return True
+        reason, detail = checked
+        self.released[service.ref] = Release(service.current_ips, reason, f"{service.ref}: {detail}")
+        return False
 
-    def _invalid_current(self, service: Service) -> tuple[ReleaseReason, str] | None:
+    def _check_current(self, service: Service) -> PoolSpace | tuple[ReleaseReason, str]:
+        """The pool space of the observed addresses if they may be kept, else the reason to release them."""
         ips = service.current_ips
-        versions = {ip.version for ip in ips}
-        if len(versions) != len(ips) or not any(versions == set(o) for o in family_options(service)):
+        versions = 0  # `version_bits` of the addresses, inline: this runs for every Service of every run
+        for ip in ips:
+            versions |= 1 << ip.version
+        if versions.bit_count() != len(ips) or versions not in accepted_versions(service):
             families = ", ".join(family_of(ip) for ip in ips)
             return (
                 ReleaseReason.FAMILY_MISMATCH,
                 f"addresses ({families}) do not match the requested families",
             )
-        spaces = [self.where.pool_of(ip) for ip in ips]
-        if None in spaces:
+        space = self.where.pool_of(ips[0])
+        others = [self.where.pool_of(ip) for ip in ips[1:]] if len(ips) > 1 else None
+        if space is None or (others and any(other is None for other in others)):
             return ReleaseReason.NOT_IN_ANY_POOL, f"{_ips(ips)} is not in any pool"
-        names = {space.name for space in spaces if space is not None}
-        if len(names) > 1:
+        if others and any(other is not space for other in others):  # one PoolSpace per pool name
             return ReleaseReason.MIXED_POOLS, f"{_ips(ips)} come from different pools"
-        pool = self.chooser.pool(names.pop())
+        pool = self.chooser.pool(space.name)
         assert pool is not None
-        if not self.chooser.allowed(pool, service):
+        if pool.service_allocation is not None and not self.chooser.allowed(pool, service):
             return ReleaseReason.POOL_NOT_ALLOWED, f"pool {pool.name} no longer admits this Service"
-        space = self.spaces[pool.name]
-        excluded = [ip for ip in ips if not space.usable(ip)]
+        excluded = [ip for ip in ips if not space.usable(ip)] if space.excludes else []
         if excluded:
             return ReleaseReason.ADDRESS_EXCLUDED, f"{_ips(excluded)} is excluded in pool {pool.name}"
         if service.requested_pool is not None and service.requested_pool != pool.name:
@@ -202,13 +219,13 @@ class _Run:
                 ReleaseReason.REQUEST_CHANGED,
                 f"pool {service.requested_pool} is requested, not {pool.name}",
             )
-        if not set(service.requested_ips) <= set(ips):
+        if service.requested_ips and not set(service.requested_ips) <= set(ips):
             return ReleaseReason.REQUEST_CHANGED, f"{_ips(service.requested_ips)} is requested"
         for ip in ips:
             refusal = self.ledger.refusal(ip, service)
             if refusal is not None:
                 return ReleaseReason.CONFLICT, refusal.describe(ip)
-        return None
+        return space
 
     # -- phase 2 --------------------------------------------------------------------------------------------
     def assign(self, service: Service) -> None:
@@ -347,20 +364,26 @@ def allocate(
     *,
     load_balancer_classes: Collection[str] = (DEFAULT_CLASS,),
     handle_unset_class: bool = True,
+    reserved: Collection[IPAddress] = (),
 ) -> Allocation:
     """Addresses for every Service this controller owns; see the module docstring for the rules.
 
     `load_balancer_classes` are the spec.loadBalancerClass values handled here; Services without a class are
     handled unless `handle_unset_class` is False (MetalLB's behaviour when it is given a class of its own).
+    `reserved` addresses count as in use and are never picked automatically (the Kubernetes controller
+    passes those still shown by Services it no longer owns until their cleared status is observed).
     """
     run = _Run(snapshot, config)
-    ours = sorted(
-        (s for s in snapshot.services if is_ours(s, load_balancer_classes, handle_unset_class)), key=_order
-    )
+    for ip in reserved:
+        space = run.where.pool_of(ip)
+        if space is not None:
+            space.take(ip)
+    ours = _in_order(owned_services(snapshot.services, load_balancer_classes, handle_unset_class))
+    unkept = []
     for service in ours:
-        if service.current_ips:
-            run.keep(service)
-    pending = [s for s in ours if s.ref not in run.assignments]
+        if not (service.current_ips and run.keep(service)):
+            unkept.append(service)
+    pending = [s for s in unkept if s.ref not in run.assignments]  # a Service listed twice is kept once
     pending.sort(key=lambda s: not s.requested_ips)  # stable: requested IPs first, order otherwise kept
     for service in pending:
         run.assign(service)

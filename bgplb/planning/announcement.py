@@ -20,28 +20,30 @@ route: the union of their communities and large communities, and the highest loc
 already rejects two different local-prefs for one prefix and peer, as MetalLB does; the maximum is the
 deterministic fallback). Local-pref is dropped for eBGP peers. Next hop is None (the session's own address).
 
-Equal prefixes and equal routes are the same objects from one plan to the next (bounded caches keyed by
-their fields): handed to `set_routes` again, unchanged routes let the Adj-RIB-Out diff only the changed
-middle instead of every route (docs/bgp-session.md, "Changing the routes"), and nothing is rebuilt.
+Equal routes are the same objects from one plan to the next (see `route_merge`).
+
+Cost: a plan is one pass over the addresses with little work each (docs/latency.md, "Planning at 10,000
+Services"). Pools are found by bisection; rules 1-3 are judged once per pool and distinct value of the
+labels the pool's service selectors read (a `_Verdict`); node selectors, peers and aggregation once per
+advertisement and family (`route_merge.Target`); routes are merged in `route_merge.RouteTable`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network
+from operator import attrgetter
 
-from bgplb.bgp.communities import parse_community, parse_large_community
 from bgplb.bgp.nlri import Prefix
 from bgplb.bgp.routes import Route
-from bgplb.config.models import BgpAdvertisement, BgpPeer, Config, L2Advertisement
+from bgplb.config.models import BgpAdvertisement, BgpPeer, Config, L2Advertisement, LabelSelector
 from bgplb.config.selectors import any_matches
 from bgplb.planning import election
-from bgplb.planning.allocation import DEFAULT_CLASS, is_ours
-from bgplb.planning.snapshot import Endpoint, IPAddress, Node, Service, ServiceRef, Snapshot
+from bgplb.planning.allocation import DEFAULT_CLASS, owned_services
+from bgplb.planning.pool_index import RangeIndex
+from bgplb.planning.route_merge import RouteTable, Target, prefix
+from bgplb.planning.snapshot import Endpoint, IPAddress, Node, Service, ServiceRef, Snapshot, by_ref
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
@@ -109,19 +111,6 @@ class NodeAnnouncements:
         return next((s.routes for s in self.sessions if s.peer.name == peer), ())
 
 
-@dataclass(slots=True)
-class _Merged:
-    communities: set[int] = field(default_factory=set)
-    large: set[tuple[int, int, int]] = field(default_factory=set)
-    local_pref: int | None = None
-
-    def add(self, adv: BgpAdvertisement) -> None:
-        self.communities.update(_communities(adv.communities))
-        self.large.update(_large_communities(adv.large_communities))
-        if adv.local_pref is not None:
-            self.local_pref = max(adv.local_pref, self.local_pref or 0)
-
-
 def peer_versions(peer: BgpPeer) -> frozenset[int]:
     """The IP versions whose prefixes go to `peer`: its families, else its address's (both if dual-stack)."""
     if peer.families:
@@ -133,46 +122,17 @@ def peer_versions(peer: BgpPeer) -> frozenset[int]:
 
 def aggregate(ip: IPAddress, adv: BgpAdvertisement) -> Prefix:
     """The prefix announced for `ip` under `adv`: its aggregationLength (IPv4) or aggregationLengthV6."""
-    return _prefix(ip, adv.aggregation_length if ip.version == 4 else adv.aggregation_length_v6)
+    return prefix(ip, adv.aggregation_length if ip.version == 4 else adv.aggregation_length_v6)
 
 
-CACHED = 1 << 16
-"""Prefixes and routes kept for reuse across plans (a larger table still plans right, only slower)."""
-
-
-@lru_cache(maxsize=256)
-def _communities(texts: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(parse_community(c) for c in texts)
-
-
-@lru_cache(maxsize=256)
-def _large_communities(texts: tuple[str, ...]) -> tuple[tuple[int, int, int], ...]:
-    return tuple(parse_large_community(c) for c in texts)
-
-
-@lru_cache(maxsize=CACHED)
-def _prefix(ip: IPAddress, length: int) -> Prefix:
-    network = IPv4Network if ip.version == 4 else IPv6Network
-    return network((int(ip), length), strict=False)
-
-
-@lru_cache(maxsize=CACHED)
-def _route(
-    prefix: Prefix,
-    communities: tuple[int, ...],
-    large_communities: tuple[tuple[int, int, int], ...],
-    local_pref: int | None,
-) -> Route:
-    return Route(
-        prefix=prefix, communities=communities, large_communities=large_communities, local_pref=local_pref
-    )
+_SERVING = attrgetter("serving")
 
 
 def has_endpoint(service: Service, endpoints: Iterable[Endpoint], node: str) -> bool:
     """Cluster: a serving endpoint anywhere; Local: a ready-or-serving endpoint on `node`."""
     if service.external_traffic_policy == "Local":
         return any(ep.node == node and (ep.ready or ep.serving) for ep in endpoints)
-    return any(ep.serving for ep in endpoints)
+    return any(map(_SERVING, endpoints))  # C-level: this runs for every address of every plan
 
 
 def _node_blocked(node: Node) -> NotAnnounced | None:
@@ -183,72 +143,147 @@ def _node_blocked(node: Node) -> NotAnnounced | None:
     return None
 
 
+@dataclass(slots=True)
+class _Verdict:
+    """What the advertisements of one pool decide for the Services of one label shape on this node.
+
+    `reason` is set when rules 1-3 already stop them. `my_bgp` are the selected BGP advertisements that
+    also select this node (indices into the config), `l2`/`my_l2` the selected layer-2 advertisements and
+    those that also select this node, `l2_nodes` the nodes (by name) `l2` selects that are not blocked.
+    `targets` holds, per IP version, the `Target`s of `my_bgp` and the names of the peers they reach.
+    """
+
+    reason: NotAnnounced | None
+    my_bgp: tuple[int, ...] = ()
+    l2: tuple[L2Advertisement, ...] = ()
+    my_l2: tuple[L2Advertisement, ...] = ()
+    l2_nodes: tuple[str, ...] = ()
+    targets: dict[int, tuple[tuple[Target, ...], tuple[str, ...]]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _PoolFacts:
+    """One pool's name, advertisements (BGP ones as config indices), the label keys their service
+    selectors read, and the verdicts found so far, by the values of those labels."""
+
+    name: str
+    bgp: tuple[int, ...]
+    l2: tuple[L2Advertisement, ...]
+    keys: tuple[str, ...]
+    verdicts: dict[tuple[str | None, ...], _Verdict] = field(default_factory=dict)
+
+
+def _selector_keys(selectors: Iterable[LabelSelector]) -> set[str]:
+    return {key for s in selectors for key in (*s.match_labels, *(r.key for r in s.match_expressions))}
+
+
 class _Planner:
+    """One plan: per-plan indexes (pools by address, endpoints by Service, facts per pool and per
+    advertisement) and the merge table that the decisions fill."""
+
     def __init__(self, snapshot: Snapshot, config: Config, me: Node) -> None:
-        self.config = config
+        self.advertisements = config.bgp_advertisements
         self.me = me
         self.nodes = sorted(snapshot.nodes, key=lambda n: n.name)
         self.peers = [p for p in config.peers if any_matches(p.node_selectors, me.labels)]
-        self.endpoints: dict[ServiceRef, list[Endpoint]] = defaultdict(list)
+        self.me_name = me.name
+        self.endpoints: dict[tuple[str, str], tuple[Endpoint, ...]] = {}
         for eps in snapshot.endpoint_slices:
-            self.endpoints[eps.service].extend(eps.endpoints)
-        self.merged: dict[tuple[str, Prefix], _Merged] = defaultdict(_Merged)
+            key = (eps.service.namespace, eps.service.name)
+            earlier = self.endpoints.get(key)
+            self.endpoints[key] = eps.endpoints if earlier is None else earlier + eps.endpoints
+        self.blocked = _node_blocked(me)
+        self.table = RouteTable(self.advertisements)
         self.l2: dict[IPAddress, set[str] | None] = {}
+        self.mine = [any_matches(a.node_selectors, me.labels) for a in self.advertisements]
+        by_pool: dict[str, list[int]] = {}
+        for index, adv in enumerate(self.advertisements):
+            for name in dict.fromkeys(adv.pools):
+                by_pool.setdefault(name, []).append(index)
+        facts = {}
+        for pool in config.pools:
+            bgp = tuple(by_pool.get(pool.name, ()))
+            l2 = config.l2_advertisements_for(pool.name)
+            selectors = [s for i in bgp for s in self.advertisements[i].service_selectors]
+            selectors.extend(s for a in l2 for s in a.service_selectors)
+            facts[pool.name] = _PoolFacts(pool.name, bgp, l2, tuple(sorted(_selector_keys(selectors))))
+        self.pools = RangeIndex((r.first, r.last, facts[p.name]) for p in config.pools for r in p.ranges)
 
     def decide(self, service: Service, ip: IPAddress) -> Decision:
-        pool = self.config.pool_of(ip)
-        if pool is None:
-            return Decision(service.ref, ip, None, reason=NotAnnounced.NOT_IN_POOL)
-        bgp = self.config.bgp_advertisements_for(pool.name)
-        l2 = self.config.l2_advertisements_for(pool.name)
-        if not bgp and not l2:
-            return Decision(service.ref, ip, pool.name, reason=NotAnnounced.NO_ADVERTISEMENT)
-        bgp = tuple(a for a in bgp if any_matches(a.service_selectors, service.labels))
-        l2 = tuple(a for a in l2 if any_matches(a.service_selectors, service.labels))
-        if not bgp and not l2:
-            return Decision(service.ref, ip, pool.name, reason=NotAnnounced.SERVICE_NOT_SELECTED)
-        my_bgp = tuple(a for a in bgp if any_matches(a.node_selectors, self.me.labels))
-        my_l2 = tuple(a for a in l2 if any_matches(a.node_selectors, self.me.labels))
-        if not my_bgp and not my_l2:
-            return Decision(service.ref, ip, pool.name, reason=NotAnnounced.NODE_NOT_SELECTED)
-        blocked = _node_blocked(self.me)
-        if blocked is not None:
-            return Decision(service.ref, ip, pool.name, reason=blocked)
-        endpoints = self.endpoints.get(service.ref, [])
-        if not has_endpoint(service, endpoints, self.me.name):
+        version, value = ip.version, int(ip)
+        facts = self.pools.find_int(version, value)
+        if facts is None:
+            return Decision(service.ref, ip, None, (), False, NotAnnounced.NOT_IN_POOL)
+        pool = facts.name
+        shape = tuple(map(service.labels.get, facts.keys)) if facts.keys else ()
+        verdict = facts.verdicts.get(shape)
+        if verdict is None:
+            verdict = facts.verdicts[shape] = self._judge(facts, service.labels)
+        if verdict.reason is not None:
+            return Decision(service.ref, ip, pool, (), False, verdict.reason)
+        ref = service.ref
+        endpoints = self.endpoints.get((ref.namespace, ref.name), ())
+        if not has_endpoint(service, endpoints, self.me_name):
             local = service.external_traffic_policy == "Local"
             reason = NotAnnounced.NO_LOCAL_ENDPOINT if local else NotAnnounced.NO_SERVING_ENDPOINT
-            return Decision(service.ref, ip, pool.name, reason=reason)
-        peers = self._bgp(ip, my_bgp)
-        owner = self._l2_owner(service, ip, l2, endpoints) if my_l2 else False
+            return Decision(service.ref, ip, pool, (), False, reason)
+        peers = self._bgp(ip, version, value, verdict) if verdict.my_bgp else ()
+        owner = self._l2_owner(service, ip, verdict, endpoints) if verdict.my_l2 else False
         if owner:
-            self._add_l2(ip, my_l2)
+            self._add_l2(ip, verdict.my_l2)
         if peers or owner:
-            return Decision(service.ref, ip, pool.name, peers=peers, l2=owner)
-        reason = NotAnnounced.NOT_L2_OWNER if my_l2 else NotAnnounced.NO_PEER
-        return Decision(service.ref, ip, pool.name, reason=reason)
+            return Decision(service.ref, ip, pool, peers, owner)
+        reason = NotAnnounced.NOT_L2_OWNER if verdict.my_l2 else NotAnnounced.NO_PEER
+        return Decision(service.ref, ip, pool, (), False, reason)
 
-    def _bgp(self, ip: IPAddress, advertisements: tuple[BgpAdvertisement, ...]) -> tuple[str, ...]:
-        used: set[str] = set()
-        for adv in advertisements:
-            prefix = aggregate(ip, adv)
-            for peer in self.peers:
-                if (not adv.peers or peer.name in adv.peers) and ip.version in peer_versions(peer):
-                    self.merged[(peer.name, prefix)].add(adv)
-                    used.add(peer.name)
-        return tuple(sorted(used))
-
-    def _l2_owner(
-        self, service: Service, ip: IPAddress, l2: tuple[L2Advertisement, ...], endpoints: list[Endpoint]
-    ) -> bool:
-        eligible = [
+    def _judge(self, facts: _PoolFacts, labels: Mapping[str, str]) -> _Verdict:
+        """Rules 1-3 for Services carrying `labels` (only the keys in `facts.keys` matter)."""
+        if not facts.bgp and not facts.l2:
+            return _Verdict(NotAnnounced.NO_ADVERTISEMENT)
+        bgp = tuple(i for i in facts.bgp if any_matches(self.advertisements[i].service_selectors, labels))
+        l2 = tuple(a for a in facts.l2 if any_matches(a.service_selectors, labels))
+        if not bgp and not l2:
+            return _Verdict(NotAnnounced.SERVICE_NOT_SELECTED)
+        my_bgp = tuple(i for i in bgp if self.mine[i])
+        my_l2 = tuple(a for a in l2 if any_matches(a.node_selectors, self.me.labels))
+        if not my_bgp and not my_l2:
+            return _Verdict(NotAnnounced.NODE_NOT_SELECTED)
+        if self.blocked is not None:
+            return _Verdict(self.blocked)
+        l2_nodes = tuple(
             node.name
             for node in self.nodes
-            if any(any_matches(a.node_selectors, node.labels) for a in l2)
-            and _node_blocked(node) is None
-            and has_endpoint(service, endpoints, node.name)
-        ]
-        return election.owner(eligible, ip) == self.me.name
+            if any(any_matches(a.node_selectors, node.labels) for a in l2) and _node_blocked(node) is None
+        )
+        return _Verdict(None, my_bgp, l2, my_l2, l2_nodes)
+
+    def _reaches(self, adv: BgpAdvertisement, peer: BgpPeer, version: int) -> bool:
+        return (not adv.peers or peer.name in adv.peers) and version in peer_versions(peer)
+
+    def _targets(self, verdict: _Verdict, ip: IPAddress) -> tuple[tuple[Target, ...], tuple[str, ...]]:
+        """The verdict's advertisements for `ip`'s family and the peers they reach (rule 5), once."""
+        used = {
+            peer.name
+            for index in verdict.my_bgp
+            for peer in self.peers
+            if self._reaches(self.advertisements[index], peer, ip.version)
+        }
+        targets = tuple(Target.of(index, self.advertisements[index], ip) for index in verdict.my_bgp)
+        found = verdict.targets[ip.version] = (targets, tuple(sorted(used)))
+        return found
+
+    def _bgp(self, ip: IPAddress, version: int, value: int, verdict: _Verdict) -> tuple[str, ...]:
+        """Merge `ip` (IP `version`, integer `value`) into the table; the peers it goes to."""
+        targets, peers = verdict.targets.get(version) or self._targets(verdict, ip)
+        if peers:
+            self.table.add(value, targets)
+        return peers
+
+    def _l2_owner(
+        self, service: Service, ip: IPAddress, verdict: _Verdict, endpoints: tuple[Endpoint, ...]
+    ) -> bool:
+        eligible = [name for name in verdict.l2_nodes if has_endpoint(service, endpoints, name)]
+        return election.owner(eligible, ip) == self.me_name
 
     def _add_l2(self, ip: IPAddress, advertisements: tuple[L2Advertisement, ...]) -> None:
         current = self.l2.get(ip, set())
@@ -258,21 +293,20 @@ class _Planner:
         self.l2[ip] = current | {i for a in advertisements for i in a.interfaces}
 
     def sessions(self) -> tuple[PeerRoutes, ...]:
-        out: list[PeerRoutes] = []
-        for peer in sorted(self.peers, key=lambda p: (p.name, p.namespace)):
-            routes = [
-                _route(
-                    prefix,
-                    tuple(sorted(m.communities)),
-                    tuple(sorted(m.large)),
-                    None if peer.is_ibgp is False else m.local_pref,
-                )
-                for (name, prefix), m in self.merged.items()
-                if name == peer.name
-            ]
-            routes.sort(key=_prefix_order)
-            out.append(PeerRoutes(peer, tuple(routes)))
-        return tuple(out)
+        """Each peer's routes: the merged prefixes that advertisements reaching it yielded, in order."""
+        reach: dict[tuple[str, int], int] = {}  # (peer name, version) -> advertisements reaching it
+        for index, adv in enumerate(self.advertisements):
+            for peer in self.peers:
+                for version in (4, 6):
+                    if self._reaches(adv, peer, version):
+                        reach[(peer.name, version)] = reach.get((peer.name, version), 0) | 1 << index
+        peers = sorted(self.peers, key=lambda p: (p.name, p.namespace))
+        wanted = [
+            (reach.get((p.name, 4), 0), reach.get((p.name, 6), 0), p.is_ibgp is not False) for p in peers
+        ]
+        return tuple(
+            PeerRoutes(peer, routes) for peer, routes in zip(peers, self.table.routes(wanted), strict=True)
+        )
 
     def l2_announcements(self) -> tuple[L2Announcement, ...]:
         return tuple(
@@ -290,35 +324,37 @@ def announce(
     handle_unset_class: bool = True,
 ) -> NodeAnnouncements:
     """What `node` announces for the Services this bgplb owns; see the module docstring for the rules."""
-    services = sorted(
-        (s for s in snapshot.services if is_ours(s, load_balancer_classes, handle_unset_class)),
-        key=lambda s: s.ref,
-    )
-    pairs = [(s, ip) for s in services for ip in sorted(set(s.current_ips), key=_address_order)]
+    services = by_ref(owned_services(snapshot.services, load_balancer_classes, handle_unset_class))
     me = _node(snapshot.nodes, node)
     if me is None:
+        pools = _pool_names(config)
         decisions = tuple(
-            Decision(s.ref, ip, _pool_name(config, ip), reason=NotAnnounced.NODE_UNKNOWN) for s, ip in pairs
+            Decision(s.ref, ip, pools.find(ip), reason=NotAnnounced.NODE_UNKNOWN)
+            for s in services
+            for ip in _addresses(s)
         )
         return NodeAnnouncements(node, (), (), decisions)
     planner = _Planner(snapshot, config, me)
-    decisions = tuple(planner.decide(s, ip) for s, ip in pairs)
+    decide = planner.decide
+    decisions = tuple(decide(s, ip) for s in services for ip in _addresses(s))
     return NodeAnnouncements(node, planner.sessions(), planner.l2_announcements(), decisions)
+
+
+def _pool_names(config: Config) -> RangeIndex[str]:
+    """Pool name by address for one plan: `Config.pool_of` by bisection (built per call, never cached on
+    the Config, which callers copy with changes)."""
+    return RangeIndex((r.first, r.last, pool.name) for pool in config.pools for r in pool.ranges)
+
+
+def _addresses(service: Service) -> tuple[IPAddress, ...] | list[IPAddress]:
+    """The Service's distinct addresses, IPv4 first, each family in address order."""
+    ips = service.current_ips
+    return ips if len(ips) < 2 else sorted(set(ips), key=_address_order)
 
 
 def _address_order(ip: IPAddress) -> tuple[int, int]:
     return ip.version, int(ip)
 
 
-def _prefix_order(route: Route) -> tuple[int, int, int]:
-    """IPv4 first, then as `ip_network` objects order (address, then length), without their slow `<`."""
-    return route.prefix.version, int(route.prefix.network_address), route.prefix.prefixlen
-
-
 def _node(nodes: Iterable[Node], name: str) -> Node | None:
     return next((n for n in nodes if n.name == name), None)
-
-
-def _pool_name(config: Config, ip: IPAddress) -> str | None:
-    pool = config.pool_of(ip)
-    return None if pool is None else pool.name

@@ -14,7 +14,7 @@ both, then the first family alone, then the second.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 
 from bgplb.config.models import AddressPool
@@ -38,6 +38,24 @@ def order_key(pool: AddressPool) -> tuple[int, int, str]:
 def family_options(service: Service) -> tuple[tuple[int, ...], ...]:
     """IP versions to allocate, as alternatives in order of preference."""
     return _options(service.ip_families, service.ip_family_policy)
+
+
+def accepted_versions(service: Service) -> frozenset[int]:
+    """The version sets an allocation for `service` may have, as `version_bits` (`family_options` as sets)."""
+    return _accepted(service.ip_families, service.ip_family_policy)
+
+
+def version_bits(versions: Iterable[int]) -> int:
+    """A set of IP versions as one int (bit 4 for IPv4, bit 6 for IPv6): cheap to hash and compare."""
+    bits = 0
+    for version in versions:
+        bits |= 1 << version
+    return bits
+
+
+@cache
+def _accepted(families: tuple[Family, ...], policy: IPFamilyPolicy) -> frozenset[int]:
+    return frozenset(version_bits(option) for option in _options(families, policy))
 
 
 @cache
@@ -79,7 +97,7 @@ class PoolChooser:
     def _shape(self, service: Service) -> _Shape:
         labels = service.labels
         name = service.ref.name if self._by_service_name else ""
-        return (service.ref.namespace, name, tuple(labels.get(k) for k in self._keys))
+        return (service.ref.namespace, name, tuple(map(labels.get, self._keys)))
 
     def allowed(self, pool: AddressPool, service: Service) -> bool:
         """Whether the pool's serviceAllocation admits the Service (ignores autoAssign and disabled)."""

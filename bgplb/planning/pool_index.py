@@ -7,7 +7,8 @@ out N addresses costs O(N + skipped) in total rather than O(N^2).
 
 Unusable addresses are decided arithmetically: MetalLB's avoidBuggyIPs (IPv4 x.x.x.0 and x.x.x.255) and
 Cilium's allowFirstLastIPs=No (the network and broadcast address of a range that is one CIDR of at least 4
-addresses). `AddressMap` finds the pool holding an address by bisection over the sorted segments.
+addresses). `AddressMap` finds the pool holding an address by bisection over the sorted segments;
+`RangeIndex` does the same for any value attached to address ranges (the speaker's pool lookup).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
+from typing import Generic, TypeVar
 
 from bgplb.planning.snapshot import IPAddress
 
 _MIN_CIDR_WITH_RESERVED = 4
+T = TypeVar("T")
 
 
 def _count_low_byte(first: int, last: int, value: int) -> int:
@@ -75,6 +78,8 @@ class PoolSpace:
     name: str
     segments: dict[int, list[Segment]] = field(default_factory=dict)
     used: dict[int, set[int]] = field(default_factory=dict)
+    excludes: bool = False
+    """Whether any segment has unusable addresses (if not, every address of the pool is usable)."""
 
     @classmethod
     def build(
@@ -93,6 +98,7 @@ class PoolSpace:
             space.segments.setdefault(first.version, []).append(
                 Segment(first.version, lo, hi, avoid_buggy, reserve)
             )
+            space.excludes = space.excludes or reserve or (avoid_buggy and first.version == 4)
             space.used.setdefault(first.version, set())
         return space
 
@@ -151,11 +157,52 @@ class AddressMap:
 
     def pool_of(self, ip: IPAddress) -> PoolSpace | None:
         """The pool whose ranges contain `ip`, or None."""
-        rows = self._rows.get(ip.version)
+        version = ip.version
+        rows = self._rows.get(version)
         if not rows:
             return None
         value = int(ip)
-        index = bisect_right(self._starts[ip.version], value) - 1
-        if index >= 0 and rows[index][0] <= value <= rows[index][1]:
-            return rows[index][2]
-        return None
+        index = bisect_right(self._starts[version], value) - 1
+        if index < 0:
+            return None
+        first, last, space = rows[index]
+        return space if first <= value <= last else None
+
+
+class RangeIndex(Generic[T]):
+    """The value whose address range holds an address: bisection over integer bounds, one list per family.
+
+    Rows are given in priority order; when two ranges overlap (an invalid configuration) every lookup scans
+    the rows in that order instead, so the first matching row wins either way.
+    """
+
+    def __init__(self, rows: Iterable[tuple[IPAddress, IPAddress, T]]) -> None:
+        self._rows: list[tuple[int, int, int, T]] = [
+            (first.version, int(first), int(last), value) for first, last, value in rows
+        ]
+        by_version: dict[int, list[tuple[int, int, T]]] = {}
+        for version, lo, hi, value in self._rows:
+            by_version.setdefault(version, []).append((lo, hi, value))
+        self._tables: dict[int, tuple[list[int], list[int], list[T]]] = {}  # starts, ends, values
+        self._overlapping = False
+        for version, entries in by_version.items():
+            entries.sort(key=lambda entry: entry[0])
+            starts, ends = [lo for lo, _, _ in entries], [hi for _, hi, _ in entries]
+            self._tables[version] = (starts, ends, [value for _, _, value in entries])
+            if any(lo <= ends[i] for i, lo in enumerate(starts[1:])):
+                self._overlapping = True
+
+    def find(self, ip: IPAddress) -> T | None:
+        """The value of the (first) range containing `ip`, or None."""
+        return self.find_int(ip.version, int(ip))
+
+    def find_int(self, version: int, value: int) -> T | None:
+        """`find` for the address `value` of IP `version`, given as integers."""
+        if self._overlapping:
+            return next((v for ver, lo, hi, v in self._rows if ver == version and lo <= value <= hi), None)
+        table = self._tables.get(version)
+        if table is None:
+            return None
+        starts, ends, values = table
+        index = bisect_right(starts, value) - 1
+        return values[index] if index >= 0 and value <= ends[index] else None

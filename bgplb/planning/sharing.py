@@ -119,9 +119,7 @@ class Ledger:
 
     def hold(self, ip: IPAddress, service: Service) -> None:
         """Record that `service` holds `ip` (one dict entry per address; lists only for shared ones)."""
-        if ip not in self.first:
-            self.first[ip] = service
-        else:
+        if self.first.setdefault(ip, service) is not service:  # one lookup; a repeat adds nothing new
             self.more.setdefault(ip, []).append(service)
         if service.sharing_key is not None:
             self.by_key.setdefault(service.sharing_key, set()).add(ip)

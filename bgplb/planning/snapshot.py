@@ -7,10 +7,11 @@ how annotations are read. Label maps are plain mappings excluded from hashing; e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
+from operator import attrgetter
 from typing import Literal
 
 IPAddress = IPv4Address | IPv6Address
@@ -144,3 +145,14 @@ class Snapshot:
     def namespace_labels(self) -> dict[str, Mapping[str, str]]:
         """Namespace name -> labels."""
         return {ns.name: ns.labels for ns in self.namespaces}
+
+
+def by_ref(services: Iterable[Service]) -> list[Service]:
+    """`services` sorted by ServiceRef (namespace, then name), stable.
+
+    One stable sort per key, least significant first: each compares plain strings at C speed, where one
+    sort on ServiceRef (or on a tuple key) compares through Python-level or tuple comparisons.
+    """
+    out = sorted(services, key=attrgetter("ref.name"))
+    out.sort(key=attrgetter("ref.namespace"))
+    return out

@@ -9,7 +9,8 @@ from ipaddress import ip_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bgplb.planning.allocation import Allocation, FailureReason
+from bgplb.planning.allocation import Allocation, FailureReason, _in_order
+from bgplb.planning.pool_choice import accepted_versions, family_options, version_bits
 from bgplb.planning.sharing import Claim, sharing_conflict
 from bgplb.planning.snapshot import IPFamilyPolicy, Service, ServicePort, ServiceRef
 from tests.planning.alloc_helpers import pool, run
@@ -125,3 +126,31 @@ def test_allocating_again_on_own_output_changes_nothing(svcs: list[Service]) -> 
             FailureReason.POOL_EXHAUSTED,
             FailureReason.REQUESTED_IP_IN_USE,
         }
+
+
+@settings(max_examples=150, deadline=None)
+@given(services(), st.randoms(use_true_random=False))
+def test_processing_order_is_oldest_first_then_by_name(svcs: list[Service], rnd: random.Random) -> None:
+    rnd.shuffle(svcs)
+    expected = sorted(
+        svcs,
+        key=lambda s: (
+            s.creation_timestamp is None,
+            s.creation_timestamp or 0.0,
+            s.ref.namespace,
+            s.ref.name,
+        ),
+    )
+    assert _in_order(svcs) == expected
+
+
+def test_accepted_versions_are_the_family_options_as_sets() -> None:
+    for families in [(), ("IPv4",), ("IPv6",), ("IPv4", "IPv6"), ("IPv6", "IPv4"), ("IPv4", "IPv4")]:
+        for policy in IPFamilyPolicy:
+            service = Service(ServiceRef("a", "b"), ip_families=families, ip_family_policy=policy)  # type: ignore[arg-type]
+            options = family_options(service)
+            assert accepted_versions(service) == {version_bits(o) for o in options}
+            for versions in [(4,), (6,), (4, 6), (6, 4)]:
+                assert (version_bits(versions) in accepted_versions(service)) == any(
+                    set(versions) == set(o) for o in options
+                )

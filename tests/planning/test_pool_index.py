@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bgplb.planning.pool_index import AddressMap, PoolSpace
+from bgplb.planning.pool_index import AddressMap, PoolSpace, RangeIndex
 
 
 def space(*ranges: tuple[str, str], **kw: bool) -> PoolSpace:
@@ -67,3 +67,48 @@ def test_the_search_starts_at_a_cursor_not_at_the_start_of_the_pool() -> None:
     (segment,) = s.segments[4]
     assert segment.cursor == int(IPv4Address("10.0.0.0")) + 4999  # everything below is known taken
     assert s.lowest_free(4) == IPv4Address("10.0.19.136")
+
+
+_ROWS = st.lists(
+    st.tuples(st.integers(0, 60), st.integers(0, 12), st.booleans()).map(
+        lambda t: (t[0], t[0] + t[1], 6 if t[2] else 4)
+    ),
+    max_size=6,
+)
+
+
+def _ip(version: int, value: int) -> IPv4Address | IPv6Address:
+    return IPv4Address(value) if version == 4 else IPv6Address(value)
+
+
+@given(_ROWS, st.lists(st.tuples(st.integers(0, 80), st.booleans()), max_size=20))
+def test_range_index_finds_the_first_range_containing_the_address(
+    rows: list[tuple[int, int, int]], probes: list[tuple[int, bool]]
+) -> None:
+    """Disjoint or overlapping (then the first row wins), the answer is that of a plain scan."""
+    index = RangeIndex((_ip(v, lo), _ip(v, hi), n) for n, (lo, hi, v) in enumerate(rows))
+    for value, six in probes:
+        ip = _ip(6 if six else 4, value)
+        scan = next((n for n, (lo, hi, v) in enumerate(rows) if v == ip.version and lo <= value <= hi), None)
+        assert index.find(ip) == scan
+
+
+def test_range_index_by_bisection() -> None:
+    index = RangeIndex(
+        [
+            (ip_address("10.0.0.20"), ip_address("10.0.0.29"), "b"),
+            (ip_address("10.0.0.0"), ip_address("10.0.0.9"), "a"),
+            (ip_address("fd00::"), ip_address("fd00::1"), "c"),
+        ]
+    )
+    assert [
+        index.find(ip_address(a)) for a in ("10.0.0.0", "10.0.0.9", "10.0.0.10", "10.0.0.29", "9.0.0.1")
+    ] == [
+        "a",
+        "a",
+        None,
+        "b",
+        None,
+    ]
+    assert index.find(ip_address("fd00::1")) == "c" and index.find(ip_address("::a00:1")) is None
+    assert RangeIndex([]).find(ip_address("10.0.0.1")) is None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import FrozenInstanceError
 from ipaddress import ip_address
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bgplb.planning.snapshot import (
     Namespace,
@@ -14,6 +17,7 @@ from bgplb.planning.snapshot import (
     Service,
     ServiceRef,
     Snapshot,
+    by_ref,
     family_of,
 )
 
@@ -41,3 +45,12 @@ def test_helpers() -> None:
     snap = Snapshot(namespaces=(Namespace("a", {"t": "1"}),))
     assert snap.namespace_labels() == {"a": {"t": "1"}}
     assert family_of(ip_address("10.0.0.1")) == "IPv4" and family_of(ip_address("::1")) == "IPv6"
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "a-b", "b.a"]), st.sampled_from(["x", "y", "xy"]))))
+def test_by_ref_sorts_like_service_ref_and_is_stable(refs: list[tuple[str, str]]) -> None:
+    services = [
+        Service(ServiceRef(ns, name), creation_timestamp=float(i)) for i, (ns, name) in enumerate(refs)
+    ]
+    random.Random(len(refs)).shuffle(services)
+    assert by_ref(services) == sorted(services, key=lambda s: s.ref)  # equal refs keep their order
