@@ -47,6 +47,12 @@ BENCHES = (
     Bench("adj_rib_out_pack.py", "Adj-RIB-Out packing and diff (CPU time)", (), ("10000",)),
     Bench("codec_speed.py", "codec: encode and decode 100,000 NLRI", (), ("--rounds", "2")),
     Bench("allocation.py", "IPAM allocation", (), ()),
+    Bench(
+        "planning.py",
+        "planning pass (announce, allocate) at 1k/10k/50k Services",
+        (),
+        ("--sizes", "1000,10000"),
+    ),
 )
 
 

@@ -67,7 +67,7 @@ from bgplb.planning.snapshot import IPAddress, Service, ServiceRef
 from bgplb.runtime.k8s_config_events import ConfigReport, error_target
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_leaving import Cleanup, Leaving, leaving, other_class, waiting
-from bgplb.runtime.reconcile import Reconciler
+from bgplb.runtime.reconcile import Reconciler, freeze_heap
 from bgplb.runtime.tasks import Supervisor
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,7 @@ class K8sController:
         self.supervisor = Supervisor()
         self.server: MetricsServer | None = None
         self._stop = asyncio.Event()
+        self._frozen = False  # freeze_heap() done
 
     @property
     def is_leader(self) -> bool:
@@ -238,6 +239,9 @@ class K8sController:
             del self._written[gone]
         await self._pools(allocation)
         self.allocation = allocation
+        if not self._frozen:
+            self._frozen = True
+            freeze_heap()
         log.debug(
             "controller pass: %d services in %.1f ms", len(services), (time.perf_counter() - start) * 1000
         )

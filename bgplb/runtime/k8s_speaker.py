@@ -49,7 +49,7 @@ from bgplb.runtime import report
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_report import SessionMetrics, SpeakerHttp, config_json
 from bgplb.runtime.k8s_sessions import ListeningSessions
-from bgplb.runtime.reconcile import Reconciler
+from bgplb.runtime.reconcile import Reconciler, freeze_heap
 from bgplb.runtime.speaker import PeerKey, SessionView, SpeakerLoop
 from bgplb.runtime.tasks import Supervisor
 
@@ -164,6 +164,7 @@ class K8sSpeaker:
         self._noted: dict[str, list[str]] = {}
         self._clock = clock
         self._stop = asyncio.Event()
+        self._frozen = False  # freeze_heap() done
 
     # -- the pass ---------------------------------------------------------------------------------------
     def ready(self) -> bool:
@@ -221,6 +222,9 @@ class K8sSpeaker:
         )
         await self.sessions.apply(plan, me)
         self.plan = plan
+        if not self._frozen:
+            self._frozen = True
+            freeze_heap()
         self.session_metrics.update(self.sessions.sessions())
         self.status_loop.mark_dirty()
         routes = sum(len(s.routes) for s in plan.sessions)

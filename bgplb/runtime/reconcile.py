@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -61,3 +62,11 @@ class Reconciler:
             self.last_error = None
             if not self._dirty.is_set():
                 self._idle.set()
+
+
+def freeze_heap() -> None:
+    """Move everything alive (the mirrors, the configuration, the first plan) out of the garbage collector's
+    reach (`gc.freeze`): at 10,000 Services a full collection scanning them all costs ~100 ms, which a pass
+    would otherwise pay every so often. Called once, after a daemon's first full pass."""
+    gc.collect()
+    gc.freeze()

@@ -15,7 +15,6 @@ reach (`gc.freeze`), so full collections stay short instead of scanning the conf
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import time
@@ -30,7 +29,7 @@ from bgplb.adapters.status_server import DEFAULT_PORT, StatusServer
 from bgplb.planning.announcement import announce
 from bgplb.runtime import report
 from bgplb.runtime.controller import Controller
-from bgplb.runtime.reconcile import Reconciler
+from bgplb.runtime.reconcile import Reconciler, freeze_heap
 from bgplb.runtime.speaker import SpeakerLoop
 from bgplb.runtime.tasks import Supervisor
 
@@ -89,8 +88,7 @@ class Runtime:
         self.speaker_loop.mark_dirty()
         if not self._frozen:
             self._frozen = True
-            gc.collect()
-            gc.freeze()
+            freeze_heap()
 
     def _health_changed(self) -> None:
         self.speaker_loop.mark_dirty()
