@@ -34,6 +34,7 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from lightkube import AsyncClient
 
@@ -67,6 +68,7 @@ from bgplb.planning.snapshot import IPAddress, Service, ServiceRef
 from bgplb.runtime.k8s_config_events import ConfigReport, error_target
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_leaving import Cleanup, Leaving, leaving, other_class, waiting
+from bgplb.runtime.mirror_memo import MirrorMemo
 from bgplb.runtime.reconcile import Reconciler, freeze_heap
 from bgplb.runtime.tasks import Supervisor
 
@@ -98,6 +100,12 @@ class ControllerOptions:
     parallel_writes: int = 32
     event_queue: int = 4096  # Events waiting to be recorded; beyond that they are dropped (best effort)
     event_workers: int = 4
+
+
+def deprecated_keys(service: Obj | None) -> frozenset[str]:
+    """The `metallb.universe.tf/` annotation keys of a Service manifest."""
+    annotations = ((service or {}).get("metadata") or {}).get("annotations") or {}
+    return frozenset(str(k) for k in annotations if str(k).startswith(DEPRECATED_ANNOTATION_PREFIX))
 
 
 class K8sController:
@@ -154,6 +162,8 @@ class K8sController:
         self._invalid: dict[ServiceRef, str] = {}  # LoadBalancerFailed reported: the unreadable request
         self._pool_usage: dict[str, tuple[PoolUsage, ...]] = {}
         self.cleanup = Cleanup()
+        self._compared: MirrorMemo[bool] = MirrorMemo()  # writer.needs_update per mirrored Service
+        self._deprecated_keys: MirrorMemo[frozenset[str]] = MirrorMemo()
         # Service -> (the resourceVersion our last write replaced, the ips and pool written)
         self._written: dict[ServiceRef, tuple[str, tuple[IPAddress, ...], str | None]] = {}
         self.supervisor = Supervisor()
@@ -221,8 +231,14 @@ class K8sController:
             async with writes:
                 await self._clear(ref, leave)
 
+        # the Services with an outcome, in the snapshot's order (sorted by ref: no sort of 10,000 refs here)
+        handled = [
+            s.ref
+            for s in view.snapshot.services
+            if s.ref in allocation.assignments or s.ref in allocation.failures
+        ]
         async with asyncio.TaskGroup() as group:
-            for ref in sorted(allocation.assignments.keys() | allocation.failures.keys()):
+            for ref in handled:
                 if ref not in later and self._pending(services[ref], allocation):
                     group.create_task(apply(services[ref]))
             for ref, leave in clears:
@@ -234,9 +250,11 @@ class K8sController:
         )
         self._failures = dict(allocation.failures)
         self._releases = dict(allocation.released)
-        self._notices(services, allocation)
+        self._notices(handled, services, allocation)
         for gone in self._written.keys() - services.keys():
             del self._written[gone]
+        self._compared.retain(services.keys())
+        self._deprecated_keys.retain(services.keys())
         await self._pools(allocation)
         self.allocation = allocation
         if not self._frozen:
@@ -255,17 +273,19 @@ class K8sController:
         return (
             (ref in allocation.released and self._releases.get(ref) != allocation.released[ref])
             or mirrored is None
-            or self._stale(mirrored, ips, pool)
+            or self._stale(ref, mirrored, ips, pool)
             or (ref in allocation.failures and self._failures.get(ref) != allocation.failures[ref])
         )
 
-    def _stale(self, mirrored: Obj, ips: Sequence[IPAddress], pool: str | None) -> bool:
+    def _stale(self, ref: ServiceRef, mirrored: Obj, ips: Sequence[IPAddress], pool: str | None) -> bool:
         """Whether the Service needs a write: its mirror differs from `ips`/`pool`, and is not simply the
         version our write of exactly these replaced (the watch has not yet brought our own write back)."""
-        if not self.writer.needs_update(mirrored, ips, pool):
+        inputs = (tuple(ips), pool, self.writer.ip_mode, self.writer.annotate_pool)
+        if not self._compared.get(
+            ref, mirrored, inputs, lambda: self.writer.needs_update(mirrored, ips, pool)
+        ):
             return False
         meta = mirrored.get("metadata") or {}
-        ref = ServiceRef(str(meta.get("namespace")), str(meta.get("name")))
         return self._written.get(ref) != (str(meta.get("resourceVersion")), tuple(ips), pool)
 
     def _annotated(self, ref: ServiceRef) -> bool:
@@ -274,7 +294,7 @@ class K8sController:
 
     def _clear_stale(self, ref: ServiceRef) -> bool:
         mirrored = self.source.service_object(ref)
-        return mirrored is not None and self._stale(mirrored, (), None)
+        return mirrored is not None and self._stale(ref, mirrored, (), None)
 
     async def _clear(self, ref: ServiceRef, leave: Leaving) -> None:
         """Empty the ingress and remove the pool annotation of a Service that is no longer ours."""
@@ -305,7 +325,7 @@ class K8sController:
                 ref, EventReason.CLEAR_ASSIGNMENT, clear_assignment_message(release.ips, release.detail)
             )
         mirrored = self.source.service_object(ref)
-        if mirrored is None or self._stale(mirrored, ips, pool):
+        if mirrored is None or self._stale(ref, mirrored, ips, pool):
             outcome = await self.writer.set_service_ips(ref, ips, pool, cached=mirrored)
             self.metrics.status_writes.labels(outcome=outcome.value).inc()
             if outcome == WriteOutcome.WRITTEN and mirrored is not None:
@@ -321,14 +341,15 @@ class K8sController:
                 ref, EventReason.ALLOCATION_FAILED, allocation_failed_message(ref, failure.detail)
             )
 
-    def _notices(self, services: dict[ServiceRef, Service], allocation: Allocation) -> None:
+    def _notices(
+        self, handled: Sequence[ServiceRef], services: dict[ServiceRef, Service], allocation: Allocation
+    ) -> None:
         """Queue deprecatedAnnotation and LoadBalancerFailed for conditions not reported yet (no I/O here)."""
         deprecated: dict[ServiceRef, frozenset[str]] = {}
         invalid: dict[ServiceRef, str] = {}
-        for ref in sorted(allocation.assignments.keys() | allocation.failures.keys()):
-            meta = (self.source.service_object(ref) or {}).get("metadata") or {}
-            keys = frozenset(str(k) for k in meta.get("annotations") or {})
-            old = frozenset(k for k in keys if k.startswith(DEPRECATED_ANNOTATION_PREFIX))
+        for ref in handled:
+            mirrored = self.source.service_object(ref)
+            old = self._deprecated_keys.get(ref, mirrored, (), partial(deprecated_keys, mirrored))
             if old:
                 deprecated[ref] = old
             for key in sorted(old - self._deprecated.get(ref, frozenset())):
