@@ -355,7 +355,7 @@ async def speaker_quiet(
     session: aiohttp.ClientSession, port: int, services: int, timeout: float = 600
 ) -> None:
     """Until the speaker has written a ServiceBGPStatus for every Service and then nothing for 2 s (its
-    `bgplb_k8s_status_writes_total{outcome="written"}`, read from its /metrics)."""
+    `bgplb_k8s_status_writes_total{outcome="Written"}`, read from its /metrics)."""
     deadline = time.perf_counter() + timeout
     last, since = -1.0, time.perf_counter()
     while time.perf_counter() < deadline:
@@ -364,7 +364,7 @@ async def speaker_quiet(
         written = sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith('bgplb_k8s_status_writes_total{outcome="written"}')
+            if line.startswith('bgplb_k8s_status_writes_total{outcome="Written"}')
         )
         if written != last:
             last, since = written, time.perf_counter()

@@ -197,6 +197,8 @@ class ApiServerDouble:
             return _json(await self._serve(request, target))
         except ApiFailureError as failure:
             return _json(failure.status(), failure.code)
+        except ConnectionResetError:  # the client went away mid-request (a daemon stopped): nothing to answer
+            return web.Response(status=499)
 
     async def _serve(self, request: web.Request, target: Target) -> Obj:
         store, kind = self.store, target.kind
