@@ -45,6 +45,9 @@ from bgplb.planning.snapshot import IPAddress, ServiceRef
 log = logging.getLogger(__name__)
 
 POOL_ANNOTATION = "metallb.io/ip-allocated-from-pool"
+OLD_POOL_ANNOTATION = (
+    "metallb.universe.tf/ip-allocated-from-pool"  # MetalLB before 0.14: removed when we write
+)
 IP_MODE_VIP = "VIP"
 
 SERVICE = namespaced_resource("", "v1", "Service", "services")
@@ -174,7 +177,9 @@ class StatusWriter:
         if ingress != desired_ingress(ips, self.ip_mode):
             return True
         annotations = (service.get("metadata") or {}).get("annotations") or {}
-        return self.annotate_pool and annotations.get(POOL_ANNOTATION) != pool
+        return self.annotate_pool and (
+            annotations.get(POOL_ANNOTATION) != pool or OLD_POOL_ANNOTATION in annotations
+        )
 
     async def set_service_ips(
         self, ref: ServiceRef, ips: Sequence[IPAddress], pool: str | None, *, cached: Obj | None = None
@@ -201,7 +206,10 @@ class StatusWriter:
                     service, wrote = dict(replaced), True
                     self._check_ip_mode(service)
                 meta = service.get("metadata") or {}
-                if self.annotate_pool and (meta.get("annotations") or {}).get(POOL_ANNOTATION) != pool:
+                annotations = meta.get("annotations") or {}
+                if self.annotate_pool and (
+                    annotations.get(POOL_ANNOTATION) != pool or OLD_POOL_ANNOTATION in annotations
+                ):
                     wrote = await self._annotate(ref, str(meta.get("resourceVersion")), pool) or wrote
                 return WriteOutcome.WRITTEN if wrote else WriteOutcome.UNCHANGED
             except ApiError as exc:
@@ -221,7 +229,8 @@ class StatusWriter:
 
     async def _annotate(self, ref: ServiceRef, version: str, pool: str | None) -> bool:
         """Set the pool annotation (merge patch, resourceVersion precondition); False when RBAC forbids it."""
-        patch = {"metadata": {"resourceVersion": version, "annotations": {POOL_ANNOTATION: pool}}}
+        annotations = {POOL_ANNOTATION: pool, OLD_POOL_ANNOTATION: None}  # null: a merge patch removes it
+        patch = {"metadata": {"resourceVersion": version, "annotations": annotations}}
         try:
             await self.client.patch(
                 SERVICE, ref.name, patch, namespace=ref.namespace, patch_type=PatchType.MERGE

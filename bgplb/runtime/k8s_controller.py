@@ -14,9 +14,10 @@ endpoint and one level-triggered reconcile loop (`runtime.reconcile`); only the 
    own write) is not written again. Events (IPAllocated when a Service gets new addresses, ClearAssignment
    when observed addresses are released, AllocationFailed when a failure appears or changes) go to a
    bounded best-effort queue (`EventQueue`) so they never hold up a status write. So do MetalLB's two
-   notices, once per Service and condition while this replica leads: deprecatedAnnotation for each
-   `metallb.universe.tf/` annotation, LoadBalancerFailed when a Service that keeps its addresses requests IPs
-   that cannot be read (without addresses the same request is an AllocationFailed). Allocation is rebuilt
+   notices, once per Service and condition while this replica leads: deprecatedAnnotation for each old
+   `metallb.universe.tf/` request annotation (address-pool, allow-shared-ip, loadBalancerIPs),
+   LoadBalancerFailed when a Service that keeps its addresses requests IPs that cannot be read (without
+   addresses the same request is an AllocationFailed). Allocation is rebuilt
    from the observed status each pass, so a restarted or newly elected controller changes nothing valid.
    Services that stop being ours (no longer LoadBalancer, or another loadBalancerClass) but still show our
    addresses or pool annotation are cleaned (`k8s_leaving`): ingress emptied, annotation removed, one
@@ -34,7 +35,6 @@ import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from lightkube import AsyncClient
 
@@ -47,9 +47,7 @@ from bgplb.adapters.k8s_status import (
     WriteOutcome,
     allocation_failed_message,
     clear_assignment_message,
-    deprecated_annotation_message,
     ip_allocated_message,
-    load_balancer_failed_message,
 )
 from bgplb.adapters.k8s_watch import Obj
 from bgplb.adapters.leader_election import LeaderElector, LeaseSettings
@@ -68,6 +66,7 @@ from bgplb.planning.snapshot import IPAddress, Service, ServiceRef
 from bgplb.runtime.k8s_config_events import ConfigReport, error_target
 from bgplb.runtime.k8s_config_source import ConfigSource
 from bgplb.runtime.k8s_leaving import Cleanup, Leaving, leaving, other_class, waiting
+from bgplb.runtime.k8s_notices import Notices
 from bgplb.runtime.mirror_memo import MirrorMemo
 from bgplb.runtime.reconcile import Reconciler, freeze_heap
 from bgplb.runtime.tasks import Supervisor
@@ -76,7 +75,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HTTP_PORT = 7472
 EVENT_DRAIN_TIMEOUT = 2.0
-DEPRECATED_ANNOTATION_PREFIX = "metallb.universe.tf/"  # each has a metallb.io/ replacement
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +98,6 @@ class ControllerOptions:
     parallel_writes: int = 32
     event_queue: int = 4096  # Events waiting to be recorded; beyond that they are dropped (best effort)
     event_workers: int = 4
-
-
-def deprecated_keys(service: Obj | None) -> frozenset[str]:
-    """The `metallb.universe.tf/` annotation keys of a Service manifest."""
-    annotations = ((service or {}).get("metadata") or {}).get("annotations") or {}
-    return frozenset(str(k) for k in annotations if str(k).startswith(DEPRECATED_ANNOTATION_PREFIX))
 
 
 class K8sController:
@@ -158,12 +150,10 @@ class K8sController:
         )
         self._failures: dict[ServiceRef, AllocationFailure] = {}
         self._releases: dict[ServiceRef, Release] = {}  # reported last pass (the mirror may lag our writes)
-        self._deprecated: dict[ServiceRef, frozenset[str]] = {}  # deprecated annotation keys reported
-        self._invalid: dict[ServiceRef, str] = {}  # LoadBalancerFailed reported: the unreadable request
+        self.notices = Notices(self.events.put)
         self._pool_usage: dict[str, tuple[PoolUsage, ...]] = {}
         self.cleanup = Cleanup()
         self._compared: MirrorMemo[bool] = MirrorMemo()  # writer.needs_update per mirrored Service
-        self._deprecated_keys: MirrorMemo[frozenset[str]] = MirrorMemo()
         # Service -> (the resourceVersion our last write replaced, the ips and pool written)
         self._written: dict[ServiceRef, tuple[str, tuple[IPAddress, ...], str | None]] = {}
         self.supervisor = Supervisor()
@@ -185,8 +175,7 @@ class K8sController:
         if leading:
             self._failures.clear()  # a new leader reports current failures once
             self._releases.clear()
-            self._deprecated.clear()
-            self._invalid.clear()
+            self.notices.reset()
             self._pool_usage.clear()
             self._written.clear()
             self.cleanup = Cleanup()
@@ -250,11 +239,10 @@ class K8sController:
         )
         self._failures = dict(allocation.failures)
         self._releases = dict(allocation.released)
-        self._notices(handled, services, allocation)
+        self.notices.queue(handled, services, allocation, self.source.service_object, self._target)
         for gone in self._written.keys() - services.keys():
             del self._written[gone]
         self._compared.retain(services.keys())
-        self._deprecated_keys.retain(services.keys())
         await self._pools(allocation)
         self.allocation = allocation
         if not self._frozen:
@@ -340,34 +328,6 @@ class K8sController:
             await self._event(
                 ref, EventReason.ALLOCATION_FAILED, allocation_failed_message(ref, failure.detail)
             )
-
-    def _notices(
-        self, handled: Sequence[ServiceRef], services: dict[ServiceRef, Service], allocation: Allocation
-    ) -> None:
-        """Queue deprecatedAnnotation and LoadBalancerFailed for conditions not reported yet (no I/O here)."""
-        deprecated: dict[ServiceRef, frozenset[str]] = {}
-        invalid: dict[ServiceRef, str] = {}
-        for ref in handled:
-            mirrored = self.source.service_object(ref)
-            old = self._deprecated_keys.get(ref, mirrored, (), partial(deprecated_keys, mirrored))
-            if old:
-                deprecated[ref] = old
-            for key in sorted(old - self._deprecated.get(ref, frozenset())):
-                log.warning("Service %s uses the deprecated annotation %s", ref, key)
-                self.events.put(
-                    self._target(ref), EventReason.DEPRECATED_ANNOTATION, deprecated_annotation_message(key)
-                )
-            problem = services[ref].invalid_request
-            if problem is not None and ref in allocation.assignments:
-                invalid[ref] = problem
-                if self._invalid.get(ref) != problem:
-                    log.warning("Service %s keeps its addresses but requests invalid IPs: %s", ref, problem)
-                    self.events.put(
-                        self._target(ref),
-                        EventReason.LOAD_BALANCER_FAILED,
-                        load_balancer_failed_message(problem),
-                    )
-        self._deprecated, self._invalid = deprecated, invalid
 
     async def _event(self, ref: ServiceRef, reason: EventReason, message: str) -> None:
         self.events.put(self._target(ref), reason, message)

@@ -9,7 +9,7 @@ from typing import Any
 
 from lightkube import AsyncClient
 
-from bgplb.adapters.k8s_status import POOL_ANNOTATION
+from bgplb.adapters.k8s_status import OLD_POOL_ANNOTATION, POOL_ANNOTATION
 from bgplb.runtime.k8s_controller import ControllerOptions, K8sController
 from tests.k8s_double.helpers import eventually, serving
 from tests.k8s_double.server import ApiServerDouble
@@ -241,6 +241,31 @@ async def test_deprecated_annotations_are_reported_once_each() -> None:
                 "metallb.universe.tf/loadBalancerIPs"
             )
             assert len(events(api, "deprecatedAnnotation")) == 3
+
+
+async def test_metallb_s_old_pool_annotation_is_replaced_not_reported() -> None:
+    """A Service migrated from MetalLB < 0.14 carries `metallb.universe.tf/ip-allocated-from-pool`: it is
+    MetalLB's own record, not a request, so it is removed when bgplb writes `metallb.io/...`, without a
+    deprecatedAnnotation notice."""
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        migrated = service("web")
+        migrated["metadata"]["annotations"] = {OLD_POOL_ANNOTATION: "lan"}
+        migrated["status"] = {"loadBalancer": {"ingress": [{"ip": "10.0.0.15", "ipMode": "VIP"}]}}
+        api.seed("Service", "services", migrated)
+        async with controller(client, "c1") as daemon:
+            await eventually(
+                lambda: (
+                    OLD_POOL_ANNOTATION
+                    not in api.store.get(SERVICES, "default", "web")["metadata"]["annotations"]
+                ),
+                what="the old annotation removed",
+            )
+            await settled(daemon)
+            web = api.store.get(SERVICES, "default", "web")
+            assert web["metadata"]["annotations"] == {POOL_ANNOTATION: "lan"}
+            assert ingress(api, "web") == ["10.0.0.15"]  # the address it had under MetalLB stays
+            assert events(api, "deprecatedAnnotation") == []
 
 
 async def test_unreadable_request_is_load_balancer_failed_when_addressed_else_allocation_failed() -> None:
