@@ -46,6 +46,10 @@ def router_config(  # noqa: PLR0917 (typer maps parameters to options)
         list[str] | None,
         typer.Option("--router-address", help="Only the BGPPeers with this peerAddress (repeatable)."),
     ] = None,
+    peers: Annotated[
+        list[str] | None,
+        typer.Option("--peer", help="Only the BGPPeer with this name (repeatable)."),
+    ] = None,
     router_id: Annotated[str | None, typer.Option("--router-id", help="The router's BGP router id.")] = None,
     default_route: Annotated[
         bool, typer.Option("--default-route", help="Also send a default route to the nodes.")
@@ -62,6 +66,7 @@ def router_config(  # noqa: PLR0917 (typer maps parameters to options)
         options = RouterOptions(
             asn=router_asn,
             addresses=tuple(_address(text) for text in router_addresses or ()),
+            peers=tuple(peers or ()),
             router_id=_router_id(router_id),
             default_originate=default_route,
             ttl_security=ttl_security,

@@ -2,9 +2,9 @@
 
 Design: one `template bgp` per peer group (local address and AS, timers, password, multihop, BFD, one
 channel per family with the import filter and `export none`), one `protocol bgp` per node derived from it,
-prefix sets and import filters per family, and `kernel` protocols with `merge paths` so that equal routes
-from several nodes become one ECMP route in the kernel. The output is a complete config (`bird -p -c`
-accepts it as is); merge the pieces into an existing bird.conf as needed.
+prefix sets and import filters per ImportPolicy and family, and `kernel` protocols with `merge paths` so
+that equal routes from several nodes become one ECMP route in the kernel. The output is a complete config
+(`bird -p -c` accepts it as is); merge the pieces into an existing bird.conf as needed.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 
 from bgplb.routers.frr import header
-from bgplb.routers.plan import BfdSettings, Family, PeerGroup, PrefixRule, RouterPlan
+from bgplb.routers.plan import BfdSettings, Family, PeerGroup, PrefixRule, RouterPlan, policy_suffix
 
 
 def render(plan: RouterPlan) -> str:
     """The BIRD 2 configuration for `plan`."""
     lines = [*header(plan, "#"), "", f"router id {plan.router_id};", ""]
-    for family in plan.families:
-        lines += _filter(plan.rules(family), family)
+    for policy in plan.policies:
+        for family in policy.families:
+            lines += _filter(policy.rules_of(family), family, policy.name)
     lines += ["protocol device {", "}", ""]
     for family in plan.families:
         lines += _kernel(plan, family)
@@ -50,12 +51,14 @@ def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _set_name(family: Family) -> str:
-    return "BGPLB_POOLS_V4" if family is Family.IPV4 else "BGPLB_POOLS_V6"
+def _set_name(family: Family, policy: str) -> str:
+    base = "BGPLB_POOLS_V4" if family is Family.IPV4 else "BGPLB_POOLS_V6"
+    return _ident(base + policy_suffix(policy.upper(), "_"))
 
 
-def _filter_name(family: Family) -> str:
-    return "bgplb_import_v4" if family is Family.IPV4 else "bgplb_import_v6"
+def _filter_name(family: Family, policy: str) -> str:
+    base = "bgplb_import_v4" if family is Family.IPV4 else "bgplb_import_v6"
+    return _ident(base + policy_suffix(policy.lower(), "_"))
 
 
 def _template_name(group: PeerGroup) -> str:
@@ -67,14 +70,16 @@ def _pattern(rule: PrefixRule) -> str:
     return f"{rule.network}{{{rule.min_length},{rule.max_length}}}"
 
 
-def _filter(rules: tuple[PrefixRule, ...], family: Family) -> list[str]:
-    lines = [f"# The pools ({family.value}): only these prefixes are accepted from the nodes."]
+def _filter(rules: tuple[PrefixRule, ...], family: Family, policy: str) -> list[str]:
+    whose = f" for policy {policy}" if policy else ""
+    lines = [f"# The pools ({family.value}){whose}: only these prefixes are accepted from the nodes."]
+    set_name = _set_name(family, policy)
     if rules:
-        lines.append(f"define {_set_name(family)} = [ {', '.join(_pattern(r) for r in rules)} ];")
-        test = f"  if net ~ {_set_name(family)} then accept;"
+        lines.append(f"define {set_name} = [ {', '.join(_pattern(r) for r in rules)} ];")
+        test = f"  if net ~ {set_name} then accept;"
     else:
         test = "  # no pool of this family: everything is rejected"
-    return [*lines, f"filter {_filter_name(family)} {{", test, "  reject;", "}", ""]
+    return [*lines, f"filter {_filter_name(family, policy)} {{", test, "  reject;", "}", ""]
 
 
 def _kernel(plan: RouterPlan, family: Family) -> list[str]:
@@ -139,7 +144,7 @@ def _template(plan: RouterPlan, group: PeerGroup) -> list[str]:
     for family in group.families:
         lines += [
             f"  {family.value} {{",
-            f"    import filter {_filter_name(family)};",
+            f"    import filter {_filter_name(family, group.policy)};",
             "    export none;" if not plan.default_originate else _default_export(family),
         ]
         if group.ibgp:

@@ -3,9 +3,12 @@
 Design: a pure function of (Config, nodes, options). The speakers' BGPPeers describe the router (its
 address and ASN, `peer_address`/`peer_asn`) and the nodes' side (`my_asn`, timers, password, BFD...); the
 router gets one neighbor per node a peer's nodeSelectors select, at the node's address in the peer's
-family, grouped by identical settings. The inbound filter accepts exactly what the BGPAdvertisements
-announce (the pools' prefixes at their aggregation lengths); ECMP is sized to the number of neighbors.
-Anything the router side cannot express becomes a note for the user rather than a silent omission.
+family, grouped by identical settings. The inbound filter (policy.py) accepts exactly what the
+BGPAdvertisements announce to that BGPPeer (`peers` empty or naming it; the pools' prefixes at each
+advertisement's aggregation length, per family), so a node announcing a pool meant for another router is
+refused like an outside prefix; groups that agree on it share one ImportPolicy. ECMP is sized to the
+number of neighbors. Anything the router side cannot express becomes a note for the user rather than a
+silent omission.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from bgplb.routers.plan import (
     CommunityNote,
     Family,
     IPAddress,
-    IPNetwork,
     Neighbor,
     PeerGroup,
     PrefixRule,
     RouterPlan,
 )
+from bgplb.routers.policy import pool_notes, prefix_rules, share_policies
 
 MAX_NAME = 24
 """Longest peer-name part of a group name."""
@@ -44,12 +47,14 @@ MAX_PATHS = 64
 class RouterOptions:
     """Choices the Config cannot make: which router (its ASN or addresses), its router id, extras.
 
-    `addresses` selects the BGPPeers whose `peerAddress` is one of them (one router among several);
-    `default_originate` sends the nodes a default route; `ttl_security` adds GTSM to direct sessions.
+    `addresses` selects the BGPPeers whose `peerAddress` is one of them (one router among several),
+    `peers` the BGPPeers with these names; `default_originate` sends the nodes a default route;
+    `ttl_security` adds GTSM to direct sessions.
     """
 
     asn: int | None = None
     addresses: tuple[IPAddress, ...] = ()
+    peers: tuple[str, ...] = ()
     router_id: IPv4Address | None = None
     default_originate: bool = False
     ttl_security: bool = False
@@ -65,24 +70,32 @@ def build_plan(
     asn = _router_asn(peers, options)
     _check_one_router(peers)
     router_id = _router_id(peers, options)
-    rules = _prefix_rules(config, notes)
-    pool_families = {rule.family for rule in rules}
-    groups: list[PeerGroup] = []
+    notes += pool_notes(config, {p.name for p in peers})
+    reach = {peer.name: prefix_rules(config, peer.name) for peer in peers}
+    pool_families = {rule.family for rules in reach.values() for rule in rules}
+    members: list[tuple[PeerGroup, tuple[PrefixRule, ...]]] = []
     seen: dict[IPAddress, str] = {}
     for peer in peers:
+        rules = reach[peer.name]
+        own_families = {rule.family for rule in rules}
         group = _group_for(
-            peer, asn, config=config, nodes=nodes, pool_families=pool_families, seen=seen, notes=notes
+            peer, asn, config=config, nodes=nodes, pool_families=own_families, seen=seen, notes=notes
         )
         if group is None:
             continue
         if options.ttl_security:
             group = _with_ttl_security(group, notes)
-        same = next((i for i, g in enumerate(groups) if _settings(g) == _settings(group)), None)
+        accepted = tuple(rule for rule in rules if rule.family in group.families)
+        same = next(
+            (i for i, (g, a) in enumerate(members) if _settings(g) == _settings(group) and a == accepted),
+            None,
+        )
         if same is None:
-            groups.append(group)
+            members.append((group, accepted))
         else:
-            merged = groups[same].neighbors + group.neighbors
-            groups[same] = replace(groups[same], neighbors=merged)
+            first, _ = members[same]
+            members[same] = (replace(first, neighbors=first.neighbors + group.neighbors), accepted)
+    groups, policies = share_policies(members)
     if not groups:
         notes.append("no neighbor could be derived: check the peers' nodeSelectors and the nodes file")
     for family in FAMILIES:
@@ -98,7 +111,7 @@ def build_plan(
         asn=asn,
         router_id=router_id,
         groups=tuple(groups),
-        prefix_rules=rules,
+        policies=policies,
         maximum_paths=ebgp,
         maximum_paths_ibgp=ibgp,
         multipath_relax=len(remote_asns) > 1,
@@ -123,6 +136,11 @@ def _select_peers(config: Config, options: RouterOptions) -> list[BgpPeer]:
         if not peers:
             wanted = ", ".join(str(a) for a in options.addresses)
             raise ConfigError("BGPPeer", "", "peerAddress", f"no BGPPeer has peerAddress {wanted}")
+    if options.peers:
+        unknown = sorted(set(options.peers) - {p.name for p in peers})
+        if unknown:
+            raise ConfigError("BGPPeer", unknown[0], "metadata.name", "no such BGPPeer (for this router)")
+        peers = [p for p in peers if p.name in options.peers]
     return peers
 
 
@@ -138,7 +156,7 @@ def _check_one_router(peers: list[BgpPeer]) -> None:
                 "BGPPeer",
                 "",
                 "peerAddress",
-                f"the peers name several routers ({listed}): choose one with --router-address",
+                f"the peers name several routers ({listed}): choose one with --router-address or --peer",
             )
 
 
@@ -151,7 +169,7 @@ def _router_asn(peers: list[BgpPeer], options: RouterOptions) -> int:
             "BGPPeer",
             "",
             "peerASN",
-            f"the peers name several routers (ASNs {sorted(asns)}): choose one with --router-asn",
+            f"the peers name several routers (ASNs {sorted(asns)}): choose one with --router-asn or --peer",
         )
     if asns:
         return asns.pop()
@@ -312,53 +330,6 @@ def _with_ttl_security(group: PeerGroup, notes: list[str]) -> PeerGroup:
 def _settings(group: PeerGroup) -> PeerGroup:
     """A group without its name, members and description: groups with equal settings merge."""
     return replace(group, name="", neighbors=(), description="")
-
-
-def _prefix_rules(config: Config, notes: list[str]) -> tuple[PrefixRule, ...]:
-    lengths: dict[IPNetwork, set[int]] = {}
-    advertised: set[str] = set()
-    if not config.bgp_advertisements:
-        notes.append("no BGPAdvertisement: every pool is accepted as host routes (/32, /128)")
-    for pool in config.pools:
-        ads = [
-            a
-            for a in config.bgp_advertisements
-            if pool.name in a.pools or (not a.pools and not a.pool_selectors)
-        ]
-        if ads or not config.bgp_advertisements:
-            advertised.add(pool.name)
-        for network in pool.networks():
-            if not config.bgp_advertisements:
-                lengths.setdefault(network, set()).add(network.max_prefixlen)
-            for ad in ads:
-                length = ad.aggregation_length if network.version == 4 else ad.aggregation_length_v6
-                lengths.setdefault(network, set()).add(length)
-    notes += [
-        f"pool {p.name} has no BGPAdvertisement: the router will not accept it"
-        for p in config.pools
-        if p.name not in advertised
-    ]
-    rules: dict[tuple[IPNetwork, int | None, int | None], PrefixRule] = {}
-    for network, found in lengths.items():
-        for rule in _rules_for(network, found):
-            rules[(rule.network, rule.ge, rule.le)] = rule
-    return tuple(sorted(rules.values(), key=lambda r: (r.network.version, r.network, r.ge or 0, r.le or 0)))
-
-
-def _rules_for(network: IPNetwork, lengths: set[int]) -> list[PrefixRule]:
-    """Prefix-list entries accepting `network`'s routes announced at `lengths` (FRR: len < ge <= le)."""
-    rules: list[PrefixRule] = []
-    longer = sorted(length for length in lengths if length > network.prefixlen)
-    for length in sorted(length for length in lengths if length <= network.prefixlen):
-        # The aggregate that covers the pool (or the pool's own CIDR when it is exactly that long).
-        rules.append(
-            PrefixRule(network if length == network.prefixlen else network.supernet(new_prefix=length))
-        )
-    if longer == [network.max_prefixlen]:
-        rules.append(PrefixRule(network, le=network.max_prefixlen))
-    elif longer:
-        rules.append(PrefixRule(network, ge=longer[0], le=longer[-1]))
-    return rules
 
 
 def _max_paths(groups: list[PeerGroup], notes: list[str]) -> int:

@@ -180,7 +180,7 @@ def _check_family(
             )
         ]
     findings = []
-    for rule in plan.rules(family):
+    for rule in plan.rules(family, group.policy):
         for prefix in _samples(rule.network, rule.min_length, rule.max_length):
             accepted = (route_map is None or _route_map_permits(config, route_map, prefix)) and (
                 prefix_list is None or _prefix_list_permits(config, prefix_list, prefix)

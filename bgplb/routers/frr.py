@@ -1,8 +1,9 @@
 """Render a RouterPlan as an FRR 8.x configuration fragment (frr.conf / `vtysh -f` syntax).
 
 Design: `bgp ebgp-requires-policy` (RFC 8212) stays ON; every group gets an inbound route map that accepts
-only the pools' prefixes and an outbound route map that denies everything, in each address family it
-activates (`no bgp default ipv4-unicast`, explicit `activate`). Neighbors share a peer group per settings.
+only the prefixes of its ImportPolicy (one prefix list and route map per policy and family) and an
+outbound route map that denies everything, in each address family it activates (`no bgp default
+ipv4-unicast`, explicit `activate`). Neighbors share a peer group per settings.
 The text is deterministic, so golden files compare it byte for byte.
 """
 
@@ -23,16 +24,18 @@ from bgplb.routers.plan import (
 def render(plan: RouterPlan) -> str:
     """The FRR configuration for `plan`, ending with a newline."""
     lines: list[str] = [*header(plan, "!"), "!"]
-    for family in plan.families:
-        lines += _prefix_list(plan.rules(family), family)
-        lines.append("!")
-    for family in plan.families:
-        lines += [
-            f"route-map {import_map_name(family)} permit 10",
-            f" match {_ip(family)} address prefix-list {prefix_list_name(family)}",
-            "exit",
-            "!",
-        ]
+    for policy in plan.policies:
+        for family in policy.families:
+            lines += _prefix_list(policy.rules_of(family), family, policy.name)
+            lines.append("!")
+    for policy in plan.policies:
+        for family in policy.families:
+            lines += [
+                f"route-map {import_map_name(family, policy.name)} permit 10",
+                f" match {_ip(family)} address prefix-list {prefix_list_name(family, policy.name)}",
+                "exit",
+                "!",
+            ]
     lines += [f"route-map {EXPORT_MAP} deny 10", "exit", "!"]
     profiles = plan.bfd_profiles()
     if profiles:
@@ -76,8 +79,8 @@ def _ip(family: Family) -> str:
     return "ip" if family is Family.IPV4 else "ipv6"
 
 
-def _prefix_list(rules: tuple[PrefixRule, ...], family: Family) -> list[str]:
-    name = prefix_list_name(family)
+def _prefix_list(rules: tuple[PrefixRule, ...], family: Family, policy: str) -> list[str]:
+    name = prefix_list_name(family, policy)
     lines = [
         f"{_ip(family)} prefix-list {name} seq {10 * (i + 1)} permit {prefix_entry(rule)}"
         for i, rule in enumerate(rules)
@@ -146,7 +149,7 @@ def _address_family(plan: RouterPlan, family: Family) -> list[str]:
         g = f"  neighbor {group.name}"
         lines += [
             f"{g} activate",
-            f"{g} route-map {import_map_name(family)} in",
+            f"{g} route-map {import_map_name(family, group.policy)} in",
             f"{g} route-map {EXPORT_MAP} out",
         ]
         if plan.default_originate:

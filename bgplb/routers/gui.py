@@ -1,7 +1,8 @@
 """Shared pieces of the GUI walkthroughs (OPNsense, pfSense): screens, rows of fields, the combined route map.
 
 Design: a GUI neighbor has one "route map in" field used for every address family it carries, so the GUI
-formats use a single inbound route map, `BGPLB-IN`, with one entry per family (a route matches only the
+formats use a single inbound route map per ImportPolicy, `BGPLB-IN` (`BGPLB-IN-<POLICY>` when
+advertisements restrict pools to some BGPPeers), with one entry per family (a route matches only the
 prefix list of its own family); the FRR and VyOS formats use one route map per family instead.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bgplb.routers.plan import Family, PeerGroup, RouterPlan, prefix_list_name
+from bgplb.routers.plan import Family, PeerGroup, RouterPlan, policy_suffix, prefix_list_name
 
-IMPORT_MAP = "BGPLB-IN"
-"""The inbound route map of the GUI formats: entry 10 (and 20) permit the pools' prefix lists."""
+
+def import_map(policy: str = "") -> str:
+    """The inbound route map of the GUI formats: entry 10 (and 20) permit the policy's prefix lists."""
+    return "BGPLB-IN" + policy_suffix(policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +32,9 @@ class RouteMapEntry:
 def route_map_entries(plan: RouterPlan, export_map: str) -> list[RouteMapEntry]:
     """The route-map rows to create: the inbound entries per family, then the deny-all outbound map."""
     entries = [
-        RouteMapEntry(IMPORT_MAP, True, 10 * (i + 1), prefix_list_name(family), family)
-        for i, family in enumerate(plan.families)
+        RouteMapEntry(import_map(p.name), True, 10 * (i + 1), prefix_list_name(family, p.name), family)
+        for p in plan.policies
+        for i, family in enumerate(p.families)
     ]
     return [*entries, RouteMapEntry(export_map, False, 10)]
 

@@ -13,8 +13,16 @@ from __future__ import annotations
 import json
 
 from bgplb.routers.frr import header, prefix_entry
-from bgplb.routers.gui import IMPORT_MAP, families_text, join, route_map_entries, row, screen
-from bgplb.routers.plan import EXPORT_MAP, Family, PeerGroup, RouterPlan, prefix_list_name
+from bgplb.routers.gui import families_text, import_map, join, route_map_entries, row, screen
+from bgplb.routers.plan import (
+    EXPORT_MAP,
+    Family,
+    PeerGroup,
+    PrefixRule,
+    RouterPlan,
+    policy_suffix,
+    prefix_list_name,
+)
 
 
 def render(plan: RouterPlan) -> str:
@@ -29,17 +37,16 @@ def render(plan: RouterPlan) -> str:
         "  anything but the pools out, so set them on every neighbor.",
     ]
     lines += screen("Routing > BGP > Prefix Lists")
-    for family in plan.families:
-        for i, rule in enumerate(plan.rules(family)):
-            lines += row(
-                [
-                    ("Name", prefix_list_name(family)),
-                    ("IP Version", "IPv4" if family is Family.IPV4 else "IPv6"),
-                    ("Number", str(10 * (i + 1))),
-                    ("Action", "Permit"),
-                    ("Network", prefix_entry(rule)),
-                ]
-            )
+    for policy, family, i, rule in _prefix_entries(plan):
+        lines += row(
+            [
+                ("Name", prefix_list_name(family, policy)),
+                ("IP Version", "IPv4" if family is Family.IPV4 else "IPv6"),
+                ("Number", str(10 * (i + 1))),
+                ("Action", "Permit"),
+                ("Network", prefix_entry(rule)),
+            ]
+        )
     lines += screen("Routing > BGP > Route Maps")
     for entry in route_map_entries(plan, EXPORT_MAP):
         fields = [
@@ -67,6 +74,16 @@ def render(plan: RouterPlan) -> str:
     ]
     lines += _api_script(plan)
     return join(lines)
+
+
+def _prefix_entries(plan: RouterPlan) -> list[tuple[str, Family, int, PrefixRule]]:
+    """(policy, family, index, rule) of every prefix-list entry, in the order they are created."""
+    return [
+        (policy.name, family, i, rule)
+        for policy in plan.policies
+        for family in policy.families
+        for i, rule in enumerate(policy.rules_of(family))
+    ]
 
 
 def _general_fields(plan: RouterPlan) -> list[tuple[str, str]]:
@@ -102,7 +119,7 @@ def _neighbor_fields(plan: RouterPlan, group: PeerGroup) -> list[tuple[str, str]
         fields.append(("Connect Timer", str(group.connect_time)))
     if plan.default_originate:
         fields.append(("Send Defaultroute", "checked"))
-    return [*fields, ("Route-Map In", IMPORT_MAP), ("Route-Map Out", EXPORT_MAP)]
+    return [*fields, ("Route-Map In", import_map(group.policy)), ("Route-Map Out", EXPORT_MAP)]
 
 
 def _neighbors(plan: RouterPlan, group: PeerGroup) -> list[str]:
@@ -149,19 +166,19 @@ def _api_script(plan: RouterPlan) -> list[str]:
         *_call("bgp/set", "bgp", general),
     ]
     lists: dict[str, str] = {}
-    for family in plan.families:
-        for i, rule in enumerate(plan.rules(family)):
-            var = f"REF_PL_{family.value.upper()}_{i + 1}"
-            lists.setdefault(prefix_list_name(family), var)
-            values = {
-                "enabled": "1",
-                "name": prefix_list_name(family),
-                "version": "IPv4" if family is Family.IPV4 else "IPv6",
-                "seqnumber": str(10 * (i + 1)),
-                "action": "permit",
-                "network": prefix_entry(rule),
-            }
-            lines += _call("bgp/addPrefixlist", "prefixlist", values, var)
+    for policy, family, i, rule in _prefix_entries(plan):
+        name = prefix_list_name(family, policy)
+        var = f"REF_PL{policy_suffix(policy, '_')}_{family.value.upper()}_{i + 1}".replace("-", "_")
+        lists.setdefault(name, var)
+        values = {
+            "enabled": "1",
+            "name": name,
+            "version": "IPv4" if family is Family.IPV4 else "IPv6",
+            "seqnumber": str(10 * (i + 1)),
+            "action": "permit",
+            "network": prefix_entry(rule),
+        }
+        lines += _call("bgp/addPrefixlist", "prefixlist", values, var)
     maps: dict[str, str] = {}
     for entry in route_map_entries(plan, EXPORT_MAP):
         var = f"REF_RM_{entry.name.replace('-', '_')}_{entry.seq}"
@@ -205,6 +222,6 @@ def _neighbor_values(
         values.update({"keepalive": str(group.keepalive_time), "holddown": str(group.hold_time)})
     if group.connect_time is not None:
         values["connecttimer"] = str(group.connect_time)
-    values["linkedRoutemapIn"] = f"${maps[IMPORT_MAP]}"
+    values["linkedRoutemapIn"] = f"${maps[import_map(group.policy)]}"
     values["linkedRoutemapOut"] = f"${maps[EXPORT_MAP]}"
     return values

@@ -10,7 +10,7 @@ because the inbound and outbound route maps are the policy RFC 8212 asks for.
 from __future__ import annotations
 
 from bgplb.routers.frr import header
-from bgplb.routers.gui import IMPORT_MAP, families_text, join, route_map_entries, row, screen
+from bgplb.routers.gui import families_text, import_map, join, route_map_entries, row, screen
 from bgplb.routers.plan import EXPORT_MAP, Family, PeerGroup, RouterPlan, prefix_list_name
 
 
@@ -22,17 +22,19 @@ def render(plan: RouterPlan) -> str:
         [("Enable FRR", "checked"), ("Default Router ID", str(plan.router_id)), ("Master Password", "any")]
     )
     lines += screen("Services > FRR > Global Settings > Prefix Lists")
-    for family in plan.families:
-        entries = [
-            _prefix_entry(i, rule.network, rule.ge, rule.le) for i, rule in enumerate(plan.rules(family))
-        ]
-        lines += row(
-            [
-                ("IP Type", "IPv4" if family is Family.IPV4 else "IPv6"),
-                ("Name", prefix_list_name(family)),
-                ("Prefix List Entries", "; ".join(entries) or "Sequence 10, Action Deny, Any"),
+    for policy in plan.policies:
+        for family in policy.families:
+            entries = [
+                _prefix_entry(i, rule.network, rule.ge, rule.le)
+                for i, rule in enumerate(policy.rules_of(family))
             ]
-        )
+            lines += row(
+                [
+                    ("IP Type", "IPv4" if family is Family.IPV4 else "IPv6"),
+                    ("Name", prefix_list_name(family, policy.name)),
+                    ("Prefix List Entries", "; ".join(entries) or "Sequence 10, Action Deny, Any"),
+                ]
+            )
     lines += screen("Services > FRR > Global Settings > Route Maps")
     for entry in route_map_entries(plan, EXPORT_MAP):
         fields = [
@@ -123,7 +125,10 @@ def _group(plan: RouterPlan, group: PeerGroup) -> list[str]:
         ]
     if group.connect_time is not None:
         fields.append(("Timers: Connect Timer", str(group.connect_time)))
-    fields += [("Route Map Filters: Inbound", IMPORT_MAP), ("Route Map Filters: Outbound", EXPORT_MAP)]
+    fields += [
+        ("Route Map Filters: Inbound", import_map(group.policy)),
+        ("Route Map Filters: Outbound", EXPORT_MAP),
+    ]
     if group.bfd is not None:
         fields.append(("BFD Enable", f"checked (BFD peer per node with profile {group.bfd.name})"))
     if group.graceful_restart:

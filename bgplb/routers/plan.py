@@ -67,6 +67,11 @@ class PrefixRule:
         return self.min_length <= prefix.prefixlen <= self.max_length
 
 
+def rule_order(rule: PrefixRule) -> tuple[int, IPNetwork, int, int]:
+    """The order of prefix-list entries: IPv4 first, then by network, `ge`, `le`."""
+    return (rule.network.version, rule.network, rule.ge or 0, rule.le or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class BfdSettings:
     """A BFD profile as the router must mirror it (milliseconds; None = the daemon's default)."""
@@ -99,7 +104,8 @@ class PeerGroup:
 
     `families` are the address families activated on the session; `update_source` is the router's own
     address the nodes connect to; `multihop` is the eBGP TTL (None: directly connected); `ttl_security`
-    the GTSM hop count (RFC 5082), never together with `multihop`.
+    the GTSM hop count (RFC 5082), never together with `multihop`; `policy` names the ImportPolicy of
+    the group's inbound filter.
     """
 
     name: str
@@ -117,11 +123,30 @@ class PeerGroup:
     bfd: BfdSettings | None = None
     graceful_restart: bool = False
     description: str = ""
+    policy: str = ""
 
     @property
     def session_family(self) -> Family:
         """The family of the TCP session (all neighbors of a group share it)."""
         return self.neighbors[0].family if self.neighbors else self.families[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPolicy:
+    """An inbound filter: the prefix rules of each family it covers, for the groups naming it.
+
+    `name` is "" when every group shares the one policy (the plain `BGPLB-POOLS-V4`... names); when
+    BGPAdvertisement `peers` give groups different pools, each policy is named after its first group and
+    the names carry it as a suffix (`BGPLB-POOLS-V4-TOR-A`).
+    """
+
+    name: str
+    families: tuple[Family, ...]
+    rules: tuple[PrefixRule, ...]
+
+    def rules_of(self, family: Family) -> tuple[PrefixRule, ...]:
+        """The prefix-list entries of one family."""
+        return tuple(rule for rule in self.rules if rule.family is family)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,14 +164,15 @@ class CommunityNote:
 class RouterPlan:
     """Everything the router needs: identity, neighbors, filters, ECMP, notes for the user.
 
-    `prefix_rules` is what the inbound policy accepts (the pools, per family); the outbound policy denies
-    everything unless `default_originate` asks for a default route towards the nodes.
+    `policies` are the inbound filters (the pools each group may announce, per family; one policy unless
+    advertisements restrict pools to some BGPPeers); the outbound policy denies everything unless
+    `default_originate` asks for a default route towards the nodes.
     """
 
     asn: int
     router_id: IPv4Address
     groups: tuple[PeerGroup, ...]
-    prefix_rules: tuple[PrefixRule, ...]
+    policies: tuple[ImportPolicy, ...]
     maximum_paths: int
     maximum_paths_ibgp: int
     multipath_relax: bool = False
@@ -164,9 +190,20 @@ class RouterPlan:
     def neighbors(self) -> tuple[Neighbor, ...]:
         return tuple(n for group in self.groups for n in group.neighbors)
 
-    def rules(self, family: Family) -> tuple[PrefixRule, ...]:
-        """The prefix-list entries of one family."""
-        return tuple(rule for rule in self.prefix_rules if rule.family is family)
+    @property
+    def prefix_rules(self) -> tuple[PrefixRule, ...]:
+        """Every rule of every policy, once: all the router accepts from some node."""
+        found = {rule for policy in self.policies for rule in policy.rules}
+        return tuple(sorted(found, key=rule_order))
+
+    def policy(self, name: str = "") -> ImportPolicy:
+        """The inbound policy called `name` (a group's `policy`)."""
+        found = next((p for p in self.policies if p.name == name), None)
+        return found if found is not None else ImportPolicy(name, (), ())
+
+    def rules(self, family: Family, policy: str = "") -> tuple[PrefixRule, ...]:
+        """The prefix-list entries of one family in one policy."""
+        return self.policy(policy).rules_of(family)
 
     def bfd_profiles(self) -> tuple[BfdSettings, ...]:
         """The distinct BFD profiles referenced by the groups, by name."""
@@ -175,14 +212,21 @@ class RouterPlan:
 
 
 # Names shared by every renderer (and by the `--check` analysis).
-def prefix_list_name(family: Family) -> str:
-    """The prefix list holding the pools of one family."""
-    return "BGPLB-POOLS-V4" if family is Family.IPV4 else "BGPLB-POOLS-V6"
+def policy_suffix(policy: str, separator: str = "-") -> str:
+    """`-<POLICY>` for a named policy, nothing for the shared one."""
+    return f"{separator}{policy}" if policy else ""
 
 
-def import_map_name(family: Family) -> str:
-    """The inbound route map of one family (accept the pools, drop the rest)."""
-    return "BGPLB-IN-V4" if family is Family.IPV4 else "BGPLB-IN-V6"
+def prefix_list_name(family: Family, policy: str = "") -> str:
+    """The prefix list holding the pools of one family (in one policy)."""
+    base = "BGPLB-POOLS-V4" if family is Family.IPV4 else "BGPLB-POOLS-V6"
+    return base + policy_suffix(policy)
+
+
+def import_map_name(family: Family, policy: str = "") -> str:
+    """The inbound route map of one family (accept the policy's pools, drop the rest)."""
+    base = "BGPLB-IN-V4" if family is Family.IPV4 else "BGPLB-IN-V6"
+    return base + policy_suffix(policy)
 
 
 EXPORT_MAP = "BGPLB-OUT"

@@ -27,16 +27,17 @@ BGP = "set protocols bgp"
 def render(plan: RouterPlan) -> str:
     """The VyOS commands for `plan` (paste them in configuration mode, then `commit` and `save`)."""
     lines = [*header(plan, "#"), "# Paste in configuration mode (`configure`), then `commit` and `save`.", ""]
-    for family in plan.families:
-        lines += _prefix_list(plan.rules(family), family)
-    for family in plan.families:
-        name = import_map_name(family)
-        match = "ip" if family is Family.IPV4 else "ipv6"
-        rule = f"set policy route-map {name} rule 10"
-        lines += [
-            f"{rule} action 'permit'",
-            f"{rule} match {match} address prefix-list '{prefix_list_name(family)}'",
-        ]
+    for policy in plan.policies:
+        for family in policy.families:
+            lines += _prefix_list(policy.rules_of(family), family, policy.name)
+    for policy in plan.policies:
+        for family in policy.families:
+            match = "ip" if family is Family.IPV4 else "ipv6"
+            rule = f"set policy route-map {import_map_name(family, policy.name)} rule 10"
+            lines += [
+                f"{rule} action 'permit'",
+                f"{rule} match {match} address prefix-list '{prefix_list_name(family, policy.name)}'",
+            ]
     lines.append(f"set policy route-map {EXPORT_MAP} rule 10 action 'deny'")
     for profile in plan.bfd_profiles():
         lines += _bfd_profile(profile)
@@ -60,9 +61,9 @@ def render(plan: RouterPlan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _prefix_list(rules: tuple[PrefixRule, ...], family: Family) -> list[str]:
+def _prefix_list(rules: tuple[PrefixRule, ...], family: Family, policy: str) -> list[str]:
     kind = "prefix-list" if family is Family.IPV4 else "prefix-list6"
-    base = f"set policy {kind} {prefix_list_name(family)}"
+    base = f"set policy {kind} {prefix_list_name(family, policy)}"
     lines: list[str] = []
     for i, rule in enumerate(rules):
         rule_base = f"{base} rule {10 * (i + 1)}"
@@ -124,7 +125,7 @@ def _group(plan: RouterPlan, group: PeerGroup) -> list[str]:
     for family in group.families:
         af = f"{g} address-family {family.value}-unicast"
         lines += [
-            f"{af} route-map import '{import_map_name(family)}'",
+            f"{af} route-map import '{import_map_name(family, group.policy)}'",
             f"{af} route-map export '{EXPORT_MAP}'",
         ]
         if plan.default_originate:

@@ -3,12 +3,14 @@
 The configuration is real MetalLB YAML (as dicts) built by `build_config`, the nodes are `RouterNode`s with
 the addresses the kit gave them, so the rendered router config is exactly what `bgplb router-config`
 prints for that cluster. With `ipv6=True` the LAN is dual stack: a second pool (IPv6) and a second BGPPeer
-(the router's IPv6 address), i.e. one session per family as MetalLB does by default.
+(the router's IPv6 address), i.e. one session per family as MetalLB does by default. With
+`two_routers=True` a second router (BGPPeer `router-b` at 10.99.0.2) joins the LAN and the advertisements
+use `peers`: pool to `router` only, pool-b to `router-b` only; each router gets its own rendered plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Any
 
@@ -23,10 +25,14 @@ ROUTER_ASN = 64600
 NODE_ASN = 64601
 ROUTER_ADDRESS = IPv4Address("10.99.0.1")
 ROUTER_ADDRESS6 = IPv6Address("fd00:99::1")
+ROUTER_B_ADDRESS = IPv4Address("10.99.0.2")
 POOL = ip_network("10.250.0.0/24")
 POOL6 = ip_network("fd00:250::/120")
 SERVICE_IP = ip_network("10.250.0.7/32")
 SERVICE_IP6 = ip_network("fd00:250::7/128")
+POOL_B = ip_network("10.251.0.0/24")
+SERVICE_IP_B = ip_network("10.251.0.7/32")
+"""An address of pool-b, which the two-router configuration advertises to router-b only."""
 OUTSIDE = ip_network("192.0.2.99/32")
 OUTSIDE6 = ip_network("2001:db8:dead::1/128")
 """Prefixes outside every pool: a node announcing them must be refused by the router's inbound filter."""
@@ -51,36 +57,64 @@ def _pool(name: str, network: IPNetwork) -> dict[str, Any]:
     }
 
 
-def metallb_resources(ipv6: bool) -> list[dict[str, Any]]:
-    """The cluster's configuration: the pool(s), one BGPAdvertisement, one BGPPeer per router address."""
-    pools = ["pool", "pool6"] if ipv6 else ["pool"]
-    advertisement = {
+def _advertisement(name: str, pools: list[str], peers: list[str]) -> dict[str, Any]:
+    return {
         "apiVersion": "metallb.io/v1beta1",
         "kind": "BGPAdvertisement",
-        "metadata": {"name": "hosts", **META},
-        "spec": {"ipAddressPools": pools},
+        "metadata": {"name": name, **META},
+        "spec": {"ipAddressPools": pools, **({"peers": peers} if peers else {})},
     }
-    resources = [_pool("pool", POOL), advertisement, _peer("router", ROUTER_ADDRESS)]
+
+
+def metallb_resources(ipv6: bool, two_routers: bool = False) -> list[dict[str, Any]]:
+    """The cluster's configuration: the pool(s), the BGPAdvertisement(s), one BGPPeer per router address."""
+    pools = ["pool", "pool6"] if ipv6 else ["pool"]
+    if two_routers:
+        return [
+            _pool("pool", POOL),
+            _pool("pool-b", POOL_B),
+            _advertisement("hosts", ["pool"], ["router"]),
+            _advertisement("hosts-b", ["pool-b"], ["router-b"]),
+            _peer("router", ROUTER_ADDRESS),
+            _peer("router-b", ROUTER_B_ADDRESS),
+        ]
+    resources = [_pool("pool", POOL), _advertisement("hosts", pools, []), _peer("router", ROUTER_ADDRESS)]
     return [*resources, _pool("pool6", POOL6), _peer("router6", ROUTER_ADDRESS6)] if ipv6 else resources
 
 
 @dataclass(frozen=True, slots=True)
 class Topology:
-    """The router namespace, the node namespaces with their addresses (IPv4 first), and the plan for them."""
+    """The router namespace, the node namespaces with their addresses (IPv4 first), and the plan for them.
+
+    `router_b` and `plan_b` are the second router of a two-router topology.
+    """
 
     router: Namespace
     nodes: tuple[tuple[Namespace, tuple[IPAddress, ...]], ...]
     plan: RouterPlan
     ipv6: bool
+    router_b: Namespace | None = None
+    plan_b: RouterPlan | None = None
 
 
 def build(
-    netkit: Netkit, count: int, *, ipv6: bool = False, options: RouterOptions | None = None
+    netkit: Netkit,
+    count: int,
+    *,
+    ipv6: bool = False,
+    options: RouterOptions | None = None,
+    two_routers: bool = False,
 ) -> Topology:
-    """A LAN: the router at 10.99.0.1 (fd00:99::1), nodes at 10.99.0.11, .12, ... (fd00:99::11, ...)."""
+    """A LAN: the router at 10.99.0.1 (fd00:99::1), nodes at 10.99.0.11, .12, ... (fd00:99::11, ...).
+
+    With `two_routers`, router-b at 10.99.0.2 (IPv4 only).
+    """
     lan = netkit.bridge("lan")
     router = netkit.namespace("router", forwarding=True)
     lan.attach(router, [f"{ROUTER_ADDRESS}/24", *([f"{ROUTER_ADDRESS6}/64"] if ipv6 else [])])
+    router_b = netkit.namespace("router-b", forwarding=True) if two_routers else None
+    if router_b is not None:
+        lan.attach(router_b, [f"{ROUTER_B_ADDRESS}/24"])
     nodes = []
     for i in range(count):
         ns = netkit.namespace(f"node{i + 1}")
@@ -89,17 +123,29 @@ def build(
             addresses += (IPv6Address(f"fd00:99::{11 + i}"),)
         lan.attach(ns, [f"{a}/{24 if a.version == 4 else 64}" for a in addresses])
         nodes.append((ns, addresses))
-    result = build_config(metallb_resources(ipv6))
+    result = build_config(metallb_resources(ipv6, two_routers))
     assert result.config is not None, result.errors
     router_nodes = [RouterNode(ns.role, addresses) for ns, addresses in nodes]
-    return Topology(router, tuple(nodes), build_plan(result.config, router_nodes, options), ipv6)
+    if router_b is None:
+        return Topology(router, tuple(nodes), build_plan(result.config, router_nodes, options), ipv6)
+    base = options or RouterOptions()
+    plan, plan_b = (
+        build_plan(result.config, router_nodes, replace(base, peers=(name,)))
+        for name in ("router", "router-b")
+    )
+    return Topology(router, tuple(nodes), plan, ipv6, router_b, plan_b)
 
 
 def start_speakers(
     topology: Topology, prefixes: tuple[IPNetwork, ...], *, ttl_security: bool = False
 ) -> list[Speak]:
-    """`bgplb speak` on every node (AS 64601), each prefix announced on the session of its family."""
+    """`bgplb speak` on every node (AS 64601), each prefix announced on every session of its family.
+
+    Sending every prefix to every router is what a misconfigured node does: the routers' filters decide.
+    """
     routers: list[IPAddress] = [ROUTER_ADDRESS, *([ROUTER_ADDRESS6] if topology.ipv6 else [])]
+    if topology.router_b is not None:
+        routers.append(ROUTER_B_ADDRESS)
     speakers = []
     for ns, addresses in topology.nodes:
         config = {

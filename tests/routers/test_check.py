@@ -109,6 +109,12 @@ CASES = [
         {CheckReason.NO_MULTIPATH_RELAX},
     ),
     Case(
+        "rack1 given rack2's inbound map (pool red is advertised to rack1 only)",
+        "rack_peers",
+        replace("route-map BGPLB-IN-V4-RACK1 in", "route-map BGPLB-IN-V4-RACK2 in"),
+        {CheckReason.POLICY_DROPS_POOL},
+    ),
+    Case(
         "iBGP neighbor not activated with no bgp default ipv4-unicast",
         "ibgp_single",
         drop(r"neighbor BGPLB-PEER1 activate"),

@@ -3,7 +3,8 @@
 Proves, with `bgp ebgp-requires-policy` left on: the config is accepted line by line (`vtysh -f`), the
 sessions come up, the pool's /32 is accepted and installed in the router namespace's kernel table as one
 ECMP route over the three nodes, and a prefix outside the pools is received but refused by the filter.
-`--check` against FRR's own running-config of that router finds nothing missing.
+`--check` against FRR's own running-config of that router finds nothing missing. With two routers and
+BGPAdvertisement `peers`, each FRR refuses the pool advertised to the other one.
 """
 
 from __future__ import annotations
@@ -128,3 +129,48 @@ def test_ttl_security_and_default_route_work_with_ebgp_requires_policy_on(netkit
     )
     assert advertised["advertisedRoutes"] == {}  # BGPLB-OUT lets nothing else out
     assert router.prefixes(4) == {lab.SERVICE_IP}
+
+
+@pytest.mark.netns
+@pytest.mark.timeout(120)
+def test_each_router_refuses_the_pool_advertised_to_the_other_router(netkit: Netkit) -> None:
+    """Two FRR routers, `peers` restricting pool to `router` and pool-b to `router-b`; the nodes (wrongly)
+    send both pools' addresses and an outside prefix to both routers: each keeps only its own pool."""
+    topology = lab.build(netkit, 2, two_routers=True)
+    assert topology.router_b is not None and topology.plan_b is not None
+    routers = {
+        lab.SERVICE_IP: FrrRouter(topology.router, frr.render(topology.plan)),
+        lab.SERVICE_IP_B: FrrRouter(topology.router_b, frr.render(topology.plan_b)),
+    }
+    for router in routers.values():
+        router.start()
+        # Observation only: keep what the nodes sent before the inbound policy, to see the refused prefixes.
+        group = router.vtysh_json("show bgp peer-group json")
+        names = list(group)
+        assert len(names) == 1, names
+        router.vtysh(
+            "configure terminal",
+            f"router bgp {lab.ROUTER_ASN}",
+            "address-family ipv4 unicast",
+            f"neighbor {names[0]} soft-reconfiguration inbound",
+        )
+    sent = {lab.SERVICE_IP, lab.SERVICE_IP_B, lab.OUTSIDE}
+    lab.start_speakers(topology, tuple(sorted(sent)))
+    for own, router in routers.items():
+        gateways = wait_for(
+            lambda router=router, own=own: sorted(router.kernel_routes(4).get(own, [])),
+            timeout=30,
+            interval=0.2,
+            ready=lambda hops: len(hops) == 2,
+            description=f"an ECMP kernel route for {own} over the 2 nodes in {router.namespace.role}",
+        )
+        assert gateways == sorted(str(address) for _, (address,) in topology.nodes)
+        for _, (address,) in topology.nodes:
+            wait_established(router, address, timeout=30)
+            received = router.vtysh_json(f"show bgp ipv4 unicast neighbors {address} received-routes json")
+            assert set(received.get("receivedRoutes", {})) == {str(p) for p in sent}
+            assert router.received_count(address) == 1  # two of three filtered: the other pool, outside
+        assert router.prefixes(4) == {own}
+        assert set(router.kernel_routes(4)) == {own}
+        plan = topology.plan if own == lab.SERVICE_IP else topology.plan_b
+        assert check(plan, router.vtysh("show running-config")) == ()

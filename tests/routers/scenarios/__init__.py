@@ -1,9 +1,11 @@
 """Router scenarios as data: each directory holds config.yaml (MetalLB/Cilium resources), nodes.yaml and
-optionally options.yaml (the `RouterOptions` fields: ttl_security, default_originate, asn)."""
+optionally options.yaml (the `RouterOptions` fields: ttl_security, default_originate, asn, addresses,
+peers)."""
 
 from __future__ import annotations
 
 from functools import cache
+from ipaddress import ip_address
 from pathlib import Path
 
 import yaml
@@ -27,5 +29,13 @@ def plan_for(scenario: str) -> RouterPlan:
     assert result.config is not None, result.errors
     nodes = parse_nodes(yaml.safe_load_all((HERE / scenario / "nodes.yaml").read_text()))
     options_file = HERE / scenario / "options.yaml"
-    options = RouterOptions(**yaml.safe_load(options_file.read_text())) if options_file.exists() else None
+    options = _options(yaml.safe_load(options_file.read_text())) if options_file.exists() else None
     return build_plan(result.config, nodes, options)
+
+
+def _options(fields: dict[str, object]) -> RouterOptions:
+    """RouterOptions from YAML: addresses become `ipaddress` objects, lists tuples."""
+    values = {key: tuple(value) if isinstance(value, list) else value for key, value in fields.items()}
+    if "addresses" in values:
+        values["addresses"] = tuple(ip_address(str(a)) for a in fields["addresses"])  # type: ignore[attr-defined]
+    return RouterOptions(**values)  # type: ignore[arg-type]
