@@ -69,3 +69,21 @@ def test_options_reach_the_output() -> None:
     assert code == 0
     assert " neighbor BGPLB-OPNSENSE ttl-security hops 1\n" in out
     assert "  neighbor BGPLB-OPNSENSE default-originate\n" in out
+
+
+def test_peer_selects_the_router_and_its_pools() -> None:
+    """Two routers in one configuration: `--peer` renders one of them, accepting only the pools its
+    BGPAdvertisements send it (the scenario two_routers_b, rendered here through the command line)."""
+    two = SCENARIOS / "two_routers_b"
+    args = ("--nodes", str(two / "nodes.yaml"), str(two / "config.yaml"))
+    code, for_b, _ = invoke("--peer", "tor-b", *args)
+    assert code == 0
+    assert (
+        for_b
+        == (Path(__file__).parent.parent / "routers" / "golden" / "two_routers_b" / "frr.conf").read_text()
+    )
+    assert "203.0.113.0/27" in for_b and "198.51.100.0/26" not in for_b  # db goes to tor-b, web does not
+    code, for_a, _ = invoke("--peer", "tor-a", *args)
+    assert code == 0 and "198.51.100.0/26" in for_a and "203.0.113.0/27" not in for_a
+    code, _, err = invoke("--peer", "nobody", *args)
+    assert code == 2 and "nobody" in err
