@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from bgplb.adapters import tcp_options
 from bgplb.adapters.tcp_options import IpAddress, TcpOptions
 from bgplb.bgp.codec import split_frames
-from bgplb.bgp.constants import MAX_EXTENDED_MESSAGE
+from bgplb.bgp.constants import MAX_EXTENDED_MESSAGE, Family
 from bgplb.bgp.errors import ProtocolError
 from bgplb.bgp.events import Event
 from bgplb.bgp.fsm import State
@@ -252,6 +252,11 @@ class Peer:
             add, withdraw = tuple(add), tuple(withdraw)
             self.rival.session.update_routes(add, withdraw)
         self.session.update_routes(add, withdraw)
+        self.pump()
+
+    def request_refresh(self, family: Family) -> None:
+        """Send a ROUTE-REFRESH for `family` now (raises `RefreshRefusedError` when the session cannot)."""
+        self.session.request_refresh(family)
         self.pump()
 
     def _publish(self, events: Iterable[Event]) -> None:

@@ -1,9 +1,10 @@
 """asyncio BGP speaker: the peers by address, the listening sockets, and the supervised tasks.
 
-Design: a `BgpSpeaker` is the transport's public face (`start`, `set_routes`, `status`, `stop`). Each
-configured neighbour is a `bgp_peer.Peer` driving one sans-IO `Session`; the listeners accept only
-configured peers (their TCP MD5 keys are set on the listening socket per peer) and hand each accepted
-connection to its peer. Tasks are named and supervised: a crash is recorded and `wait_failed` returns it.
+Design: a `BgpSpeaker` is the transport's public face (`start`, `set_routes`, `request_refresh`, `status`,
+`stop`). Each configured neighbour is a `bgp_peer.Peer` driving one sans-IO `Session`; the listeners accept
+only configured peers (their TCP MD5 keys are set on the listening socket per peer, and GTSM too when all
+its peers share one minimum TTL) and hand each accepted connection to its peer. Tasks are named and
+supervised: a crash is recorded and `wait_failed` returns it.
 `stop()` sends Cease/Administrative Shutdown to every peer (or closes silently to keep forwarding state
 under graceful restart) and waits, bounded, for the bytes to leave before cancelling the tasks.
 """
@@ -20,6 +21,7 @@ from typing import Protocol
 from bgplb.adapters import tcp_options
 from bgplb.adapters.bgp_peer import Connection, EventSink, Peer, PeerSpec, PeerStatus, factory
 from bgplb.adapters.tcp_options import IpAddress, TcpOptions
+from bgplb.bgp.constants import Family
 from bgplb.bgp.nlri import Prefix
 from bgplb.bgp.routes import Route
 from bgplb.bgp.session import Session
@@ -84,7 +86,8 @@ class BgpSpeaker:
                 peer.set_routes(routes[spec.address])
             self._spawn(f"bgp-peer-{spec.address}", peer.run())
         for address, port in listen:
-            sock = tcp_options.listen_socket(address, port)
+            gtsm = _listener_gtsm(address, port, specs)
+            sock = tcp_options.listen_socket(address, port, min_ttl=gtsm.min_ttl, ttl=gtsm.ttl)
             self._listeners.append(sock)
             for spec in specs:
                 if spec.tcp.password and (sock.family == socket.AF_INET6 or spec.address.version == 4):
@@ -104,6 +107,12 @@ class BgpSpeaker:
         """ExaBGP-style incremental change for `peer`: withdraw `withdraw`, add (or replace) `add`; written
         before this returns, at a cost proportional to the change."""
         self._peers[peer].update_routes(add, withdraw)
+
+    def request_refresh(self, peer: IpAddress, family: Family) -> None:
+        """Ask `peer` to re-send its routes of `family` (ROUTE-REFRESH; with RFC 7313 framed by BoRR/EoRR,
+        and routes it does not re-send are purged). Raises `RefreshRefusedError` (not Established, Route
+        Refresh not negotiated, family not negotiated) or KeyError for an unknown peer."""
+        self._peers[peer].request_refresh(family)
 
     def status(self) -> list[PeerStatus]:
         """One snapshot per peer, in configuration order."""
@@ -170,3 +179,23 @@ class BgpSpeaker:
                 sock.close()
                 continue
             peer.adopt(conn)
+
+
+def _listener_gtsm(address: IpAddress, port: int, specs: list[PeerSpec]) -> TcpOptions:
+    """GTSM on the listening socket (RFC 5082). The minimum TTL only when every peer this listener accepts
+    has the same one: a SYN from too far is then dropped before any handshake. Otherwise each accepted
+    socket gets its peer's minimum after accept (logged, once per listener). The outgoing TTL is 255 as
+    soon as one peer uses GTSM: the listener sends the SYN-ACK, which a GTSM peer drops below 255."""
+    minimums = {spec.tcp.min_ttl for spec in specs if tcp_options.accepts(address, spec.address)}
+    gtsm = {m for m in minimums if m is not None}
+    if not gtsm:
+        return TcpOptions()
+    if len(minimums) == 1:
+        return TcpOptions(ttl=tcp_options.MAX_TTL, min_ttl=gtsm.pop())
+    log.info(
+        "listener %s:%d: GTSM applied per connection after accept: its peers' minimum TTLs differ (%s)",
+        address,
+        port,
+        ", ".join(sorted(str(m or "none") for m in minimums)),
+    )
+    return TcpOptions(ttl=tcp_options.MAX_TTL)

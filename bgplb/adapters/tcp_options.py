@@ -87,7 +87,11 @@ def set_md5(sock: socket.socket, peer: IpAddress, password: str | None) -> None:
 
 def set_ttl(sock: socket.socket, peer: IpAddress, ttl: int) -> None:
     """Outgoing TTL (IPv4) or unicast hop limit (IPv6) towards `peer`."""
-    if isinstance(peer, IPv4Address):
+    _set_ttl(sock, peer.version, ttl)
+
+
+def _set_ttl(sock: socket.socket, version: int, ttl: int) -> None:
+    if version == 4:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
     else:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
@@ -95,13 +99,17 @@ def set_ttl(sock: socket.socket, peer: IpAddress, ttl: int) -> None:
 
 def set_min_ttl(sock: socket.socket, peer: IpAddress, min_ttl: int) -> None:
     """GTSM (RFC 5082): drop segments from `peer` arriving with a TTL / hop limit below `min_ttl`."""
+    _set_min_ttl(sock, peer.version, min_ttl, f"peer {peer}")
+
+
+def _set_min_ttl(sock: socket.socket, version: int, min_ttl: int, what: str) -> None:
     try:
-        if isinstance(peer, IPv4Address):
+        if version == 4:
             sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, min_ttl)
         else:
             sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MINHOPCOUNT, min_ttl)
     except OSError as exc:
-        raise SocketOptionError(exc.errno, f"GTSM min TTL {min_ttl} for peer {peer}: {exc.strerror}") from exc
+        raise SocketOptionError(exc.errno, f"GTSM min TTL {min_ttl} for {what}: {exc.strerror}") from exc
 
 
 def apply(sock: socket.socket, peer: IpAddress, options: TcpOptions) -> None:
@@ -137,14 +145,34 @@ def dial_socket(peer: IpAddress, options: TcpOptions, source: IpAddress | None =
     return sock
 
 
-def listen_socket(address: IpAddress, port: int, backlog: int = 64) -> socket.socket:
-    """A non-blocking listening socket; bound to `::` it also accepts IPv4 (IPv4-mapped) connections."""
+def accepts(address: IpAddress, peer: IpAddress) -> bool:
+    """A listener bound to `address` takes connections from `peer`: same IP version, or `::` (dual stack)."""
+    return address.version == peer.version or address == IPv6Address("::")
+
+
+def listen_socket(
+    address: IpAddress, port: int, backlog: int = 64, *, min_ttl: int | None = None, ttl: int | None = None
+) -> socket.socket:
+    """A non-blocking listening socket; bound to `::` it also accepts IPv4 (IPv4-mapped) connections.
+
+    `min_ttl` sets GTSM (RFC 5082) on the listening socket before listen(): the kernel then drops a SYN
+    arriving with a lower TTL / hop limit, so no handshake completes, and copies the option to every
+    accepted socket. Use it only when every peer this socket accepts has that same minimum. `ttl` is the
+    TTL / hop limit of what the listener itself sends, the SYN-ACK: a GTSM peer drops one below 255.
+    """
     family = socket.AF_INET if isinstance(address, IPv4Address) else socket.AF_INET6
     sock = socket.socket(family, socket.SOCK_STREAM)
+    dual = address == IPv6Address("::")
+    versions = (4, 6) if dual else (address.version,)  # IPv4 options cover IPv4-mapped connections
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if address == IPv6Address("::") else 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual else 1)
+        for version in versions:
+            if ttl is not None:
+                _set_ttl(sock, version, ttl)
+            if min_ttl is not None:
+                _set_min_ttl(sock, version, min_ttl, f"listener {address}")
         sock.setblocking(False)
         sock.bind((str(address), port))
         sock.listen(backlog)

@@ -2,7 +2,8 @@
 
 bgplb installs nothing it receives; it keeps the routes so that `show`-style output, the max-prefix limit
 (RFC 4486 Cease subcode 1) and the graceful-restart helper (RFC 4724 §4.2: routes of a restarting peer kept
-as stale until its End-of-RIB or the restart time) have something to count. All the prefixes of one UPDATE
+as stale until its End-of-RIB or the restart time; RFC 7313 §4: a family's routes stale between the
+peer's BoRR and EoRR) have something to count. All the prefixes of one UPDATE
 share one attribute tuple (MP_REACH_NLRI kept without its NLRI, MP_UNREACH_NLRI dropped).
 """
 
@@ -88,6 +89,12 @@ class AdjRibIn:
             else:
                 self._stale[family] = set(self._routes[family])
         return self.stale_count()
+
+    def mark_family_stale(self, family: Family) -> int:
+        """RFC 7313 §4 (BoRR): every route of `family` is stale until re-announced. Returns how many."""
+        stale = self._stale.setdefault(family, set())
+        stale.update(self._routes.get(family, ()))
+        return len(stale)
 
     def stale_count(self, family: Family | None = None) -> int:
         """Stale prefixes, of one family or all."""

@@ -157,6 +157,11 @@ class AdjRibOut:
         self._generation += 1
         self._initial_pending = False
 
+    @property
+    def streaming(self) -> bool:
+        """The initial table of `start` is still being built (it will carry every route anyway)."""
+        return self._initial_pending
+
     def refresh(self, family: Family) -> list[bytes]:
         """ROUTE-REFRESH (RFC 2918): send the whole table of `family` again."""
         if self._policy is None or self._initial_pending or family not in self._advertised:

@@ -281,12 +281,14 @@ def _missing_well_known(
 
 
 def _decode_route_refresh(body: bytes, message: bytes) -> RouteRefresh:
+    """RFC 7313 §5: a subtype other than 0-2 is kept whatever its length (the Session ignores it); a BoRR or
+    EoRR of the wrong length is ROUTE-REFRESH Message Error / Invalid Message Length with the whole message;
+    a normal request (subtype 0) of the wrong length is a header error (RFC 4271 §6.1, RFC 2918 §3)."""
     afi, subtype, safi = int.from_bytes(body[0:2], "big"), body[2], body[3]
-    if len(body) != 4:  # RFC 7313 §5 (subtypes 1, 2); RFC 4271 §6.1 otherwise
+    if len(body) != 4 and subtype <= RouteRefreshSubtype.END_OF_RIB:
+        reason = f"ROUTE-REFRESH length {len(message)}, expected 23"
         if subtype in (RouteRefreshSubtype.BEGIN_OF_RIB, RouteRefreshSubtype.END_OF_RIB):
-            reason = f"ROUTE-REFRESH length {len(message)}, expected 23"
             subcode = RouteRefreshErrorSubcode.INVALID_MESSAGE_LENGTH
             raise ProtocolError(ErrorCode.ROUTE_REFRESH_MESSAGE, subcode, reason, data=message)
-        reason = f"ROUTE-REFRESH length {len(message)}, expected 23"
         raise _header_error(HeaderErrorSubcode.BAD_MESSAGE_LENGTH, reason, message[16:18])
     return RouteRefresh(afi, safi, subtype)

@@ -62,6 +62,23 @@ class StaleRoutesPurged:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class RouteRefreshBegun:
+    """Enhanced route refresh (RFC 7313): the peer's BoRR marked its `stale` routes of `family` stale."""
+
+    family: Family
+    stale: int
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRefreshEnded:
+    """The peer's EoRR came (or, with `timed_out`, did not in time); `purged` routes were not re-sent."""
+
+    family: Family
+    purged: int
+    timed_out: bool = False
+
+
 Event = (
     StateChanged
     | SessionEstablished
@@ -69,4 +86,6 @@ Event = (
     | EndOfRibReceived
     | UpdateErrorHandled
     | StaleRoutesPurged
+    | RouteRefreshBegun
+    | RouteRefreshEnded
 )

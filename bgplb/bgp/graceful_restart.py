@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bgplb.bgp.capabilities import (
     Capability,
+    EnhancedRouteRefresh,
     ExtendedMessage,
     FourOctetAs,
     Fqdn,
@@ -32,6 +33,8 @@ def local_capabilities(config: PeerConfig, *, restarting: bool) -> tuple[Capabil
     caps: list[Capability] = [Multiprotocol(family.afi, family.safi) for family in config.families]
     if config.route_refresh:
         caps.append(RouteRefreshCapability())
+        if config.enhanced_route_refresh:  # RFC 7313 §3: only along with the Route Refresh capability
+            caps.append(EnhancedRouteRefresh())
     if config.extended_message:
         caps.append(ExtendedMessage())
     gr = config.graceful_restart

@@ -16,10 +16,12 @@ from ipaddress import IPv4Address, IPv6Address
 from bgplb.bgp.adj_rib_in import AdjRibIn
 from bgplb.bgp.adj_rib_out import AdjRibOut
 from bgplb.bgp.codec import encode
-from bgplb.bgp.constants import CeaseSubcode, ErrorCode, Family, MessageType
+from bgplb.bgp.constants import CeaseSubcode, ErrorCode, Family, MessageType, RouteRefreshSubtype
 from bgplb.bgp.events import (
     EndOfRibReceived,
     Event,
+    RouteRefreshBegun,
+    RouteRefreshEnded,
     SessionDown,
     SessionEstablished,
     StaleRoutesPurged,
@@ -32,6 +34,7 @@ from bgplb.bgp.graceful_restart import local_capabilities, preserved_families, s
 from bgplb.bgp.messages import Keepalive, Message, Notification, Open, RouteRefresh, Update
 from bgplb.bgp.negotiation import Negotiated
 from bgplb.bgp.peer import GracefulRestartConfig, PeerConfig
+from bgplb.bgp.route_refresh import RefreshTracker
 from bgplb.bgp.stats import Counters
 
 IPAddress = IPv4Address | IPv6Address
@@ -47,6 +50,7 @@ class Timer(Enum):
     KEEPALIVE = "KeepaliveTimer"
     IDLE_HOLD = "IdleHoldTimer"  # the back-off before an automatic restart
     STALE = "stale routes"  # RFC 4724 §4.2 helper: restart time, then the wait for End-of-RIB
+    REFRESH = "enhanced route refresh"  # RFC 7313 §4: the wait for an EoRR after a BoRR
 
 
 _REASONS = {
@@ -95,6 +99,7 @@ class Machine:
         self._rib_out = AdjRibOut()
         self._table: Iterator[bytes] | None = None  # the initial table, built as the connection drains
         self._rib_in = AdjRibIn(config.max_prefixes)
+        self._refreshing = RefreshTracker()
         self._followup: tuple[Input, Notification] | None = None
         self._stats = Counters()
 
@@ -108,8 +113,11 @@ class Machine:
         elif timer is Timer.IDLE_HOLD:
             passive = self.config.passive
             self._feed(Input.AUTOMATIC_START_PASSIVE if passive else Input.AUTOMATIC_START, now)
-        else:
+        elif timer is Timer.STALE:
             self._purge(None)
+        else:
+            for family in self._refreshing.expired(now):
+                self._end_refresh(family, timed_out=True)
 
     def _run(
         self,
@@ -213,7 +221,7 @@ class Machine:
         elif action is a.PROCESS_UPDATE:
             self._process_update(now)
         elif action is a.PROCESS_ROUTE_REFRESH:
-            self._process_route_refresh()
+            self._process_route_refresh(now)
 
     def _restart_timer(self, timer: Timer, now: float) -> None:
         negotiated = self._negotiated
@@ -256,8 +264,9 @@ class Machine:
         self._table = self._rib_out.start(policy)
 
     def _release(self, now: float, old: State) -> None:
-        for timer in (Timer.HOLD, Timer.KEEPALIVE, Timer.CONNECT_RETRY):
+        for timer in (Timer.HOLD, Timer.KEEPALIVE, Timer.CONNECT_RETRY, Timer.REFRESH):
             self._deadlines.pop(timer, None)
+        self._refreshing.clear()
         negotiated = self._negotiated
         self._negotiated = self._pending_negotiated = None
         self._pending_update = self._pending_refresh = None
@@ -298,7 +307,8 @@ class Machine:
         eor = update.is_end_of_rib()
         if eor is not None:
             self._events.append(EndOfRibReceived(eor))
-            self._purge(eor)
+            if not self._refreshing.active(eor):  # during an enhanced refresh, only the EoRR purges
+                self._purge(eor)
             return
         over = self._rib_in.apply(update, treat_as_withdraw=update.treat_as_withdraw)
         limit = self._rib_in.max_prefixes
@@ -308,20 +318,62 @@ class Machine:
             self._followup = (Input.AUTOMATIC_STOP, cease)
 
     def _purge(self, family: Family | None) -> None:
+        if family is None and self._refreshing.next_deadline() is not None:  # spare refreshing families
+            for fam in self._rib_in.stale_families():
+                if not self._refreshing.active(fam):
+                    self._purge(fam)
+            return
         purged = self._rib_in.purge_stale(family)
         if purged:
             self._events.append(StaleRoutesPurged(family, purged))
         if not self._rib_in.stale_count():
             self._deadlines.pop(Timer.STALE, None)
 
-    def _process_route_refresh(self) -> None:
+    def _process_route_refresh(self, now: float) -> None:
         request = self._pending_refresh
         self._pending_refresh = None
         negotiated = self._negotiated
-        if request is None or request.subtype != 0 or negotiated is None:
-            return  # BoRR/EoRR (RFC 7313) only mark the peer's own re-advertisement
-        if request.family in negotiated.families:  # RFC 2918 §4: ignore a family we did not advertise
-            self._send_updates(self._rib_out.refresh(request.family))
+        if request is None or negotiated is None or request.family not in negotiated.families:
+            return  # RFC 2918 §4: ignore a family we did not advertise
+        family, subtype = request.family, request.subtype
+        if subtype == RouteRefreshSubtype.NORMAL:
+            self._answer_refresh(family, negotiated.enhanced_route_refresh)
+        elif not negotiated.enhanced_route_refresh:
+            return  # BoRR/EoRR mean something only with RFC 7313 negotiated
+        elif subtype == RouteRefreshSubtype.BEGIN_OF_RIB:
+            stale = self._rib_in.mark_family_stale(family)
+            self._refreshing.begin(family, now)
+            self._schedule_refresh()
+            self._events.append(RouteRefreshBegun(family, stale))
+        elif subtype == RouteRefreshSubtype.END_OF_RIB and self._refreshing.end(family):
+            self._end_refresh(family, timed_out=False)
+        # RFC 7313 §4, §5: an EoRR without a BoRR, or another subtype, is ignored
+
+    def _answer_refresh(self, family: Family, enhanced: bool) -> None:
+        """RFC 2918 §4: the Adj-RIB-Out of `family` again; RFC 7313 §4: between a BoRR and an EoRR."""
+        if self._rib_out.streaming:
+            return  # the initial table, on its way, carries every route and the End-of-RIB
+        updates = self._rib_out.refresh(family)
+        if enhanced:
+            self._send(RouteRefresh(family.afi, family.safi, RouteRefreshSubtype.BEGIN_OF_RIB))
+        self._send_updates(updates)
+        if enhanced:
+            self._send(RouteRefresh(family.afi, family.safi, RouteRefreshSubtype.END_OF_RIB))
+
+    def _end_refresh(self, family: Family, *, timed_out: bool) -> None:
+        """The peer's EoRR for `family` (or its timeout): purge the routes it did not re-send."""
+        purged = self._rib_in.purge_stale(family)
+        self._events.append(RouteRefreshEnded(family, purged, timed_out))
+        self._schedule_refresh()
+        if not self._rib_in.stale_count():
+            self._deadlines.pop(Timer.STALE, None)
+
+    def _schedule_refresh(self) -> None:
+        deadline = self._refreshing.next_deadline()
+        if deadline is None:
+            self._deadlines.pop(Timer.REFRESH, None)
+        else:
+            self._deadlines[Timer.REFRESH] = deadline
 
 
 _TYPES: dict[type, MessageType] = {

@@ -38,6 +38,7 @@ class PeerConfig:
     `connect_retry_time` bounds one dial in Connect; `backoff` spaces out the attempts. A `passive` peer
     never dials. `next_hop_ipv4`/`next_hop_ipv6` replace our session address as next hop (next-hop-self)
     for routes without one. `max_prefixes` is per family (Cease subcode 1 when exceeded).
+    `enhanced_route_refresh` advertises RFC 7313 (BoRR/EoRR around a refresh) along with `route_refresh`.
     """
 
     local_asn: int
@@ -55,6 +56,7 @@ class PeerConfig:
     max_prefixes: int | None = None
     extended_message: bool = True
     route_refresh: bool = True
+    enhanced_route_refresh: bool = True
     next_hop_ipv4: IPv4Address | None = None
     next_hop_ipv6: IPv6Address | None = None
 

@@ -23,6 +23,7 @@ from bgplb.bgp.constants import (
     MAX_MESSAGE,
     CeaseSubcode,
     ErrorCode,
+    Family,
     HeaderErrorSubcode,
     MessageType,
     OpenErrorSubcode,
@@ -31,10 +32,11 @@ from bgplb.bgp.errors import ProtocolError
 from bgplb.bgp.events import Event
 from bgplb.bgp.fsm import DownReason, Input, State
 from bgplb.bgp.machine import IPAddress, Machine, Timer
-from bgplb.bgp.messages import Keepalive, Message, Notification, Open, Update
+from bgplb.bgp.messages import Keepalive, Message, Notification, Open, RouteRefresh, Update
 from bgplb.bgp.negotiation import Negotiated, negotiate
 from bgplb.bgp.nlri import Prefix
 from bgplb.bgp.peer import GracefulRestartConfig, PeerConfig
+from bgplb.bgp.route_refresh import RefreshRefusal, RefreshRefusedError
 from bgplb.bgp.routes import Route
 from bgplb.bgp.stats import SessionStats
 from bgplb.bgp.validation import validate_open, validate_update
@@ -259,6 +261,22 @@ class Session(Machine):
         """Announce what `other` announces (a second connection to the same peer: a collision rival)."""
         self._rib_out.copy_routes(other._rib_out)
         self._flush()
+
+    def request_refresh(self, family: Family) -> None:
+        """Ask the peer to send its routes of `family` again (ROUTE-REFRESH, RFC 2918 §3).
+
+        With RFC 7313 negotiated the peer frames its answer with BoRR/EoRR, and routes it does not
+        re-send are purged. Raises `RefreshRefusedError` when not Established, when the Route Refresh
+        capability was not negotiated (both sides must send it), or for a family not negotiated.
+        """
+        negotiated = self._negotiated
+        if self._state is not State.ESTABLISHED or negotiated is None or self._closing:
+            raise RefreshRefusedError(family, RefreshRefusal.NOT_ESTABLISHED)
+        if not negotiated.route_refresh:
+            raise RefreshRefusedError(family, RefreshRefusal.NOT_NEGOTIATED)
+        if family not in negotiated.families:
+            raise RefreshRefusedError(family, RefreshRefusal.FAMILY_NOT_NEGOTIATED)
+        self._send(RouteRefresh(family.afi, family.safi))
 
     def _flush(self) -> None:
         if self._state is State.ESTABLISHED and self._connected and not self._closing:

@@ -7,16 +7,20 @@ without bgplb's codec that stamps every message on arrival (used for the latency
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 import pytest
 
+from bgplb.adapters import tcp_options
 from bgplb.adapters.bgp_transport import BgpPort, BgpSpeaker, PeerSpec, RecordingBgpPort
 from bgplb.adapters.tcp_options import IpAddress, TcpOptions
-from bgplb.bgp.events import SessionDown, StateChanged
+from bgplb.bgp.constants import IPV4_UNICAST, Family, MessageType
+from bgplb.bgp.events import RouteRefreshBegun, RouteRefreshEnded, SessionDown, StateChanged
 from bgplb.bgp.fsm import Backoff, DownReason, State
 from bgplb.bgp.peer import GracefulRestartConfig, PeerConfig
+from bgplb.bgp.route_refresh import RefreshRefusedError
 from bgplb.bgp.routes import Route
 from tests.adapters.counting_receiver import KEEPALIVE, NOTIFICATION, OPEN, CountingReceiver
 from tests.adapters.thread_netns import private_namespace
@@ -329,3 +333,57 @@ def test_the_recording_fake_keeps_the_last_set_per_peer() -> None:
     port.set_routes(B, ())
     assert isinstance(port, RecordingBgpPort)
     assert port.routes == {A: tuple(host_routes(1)), B: ()} and port.calls == 3 and port.status() == []
+
+
+async def test_request_refresh_is_answered_between_borr_and_eorr() -> None:
+    rec_a, rec_b = Recorder(), Recorder()
+    a, b = BgpSpeaker(rec_a), BgpSpeaker(rec_b)
+    await b.start([PeerSpec(A, config(64500, 64501, B, passive=True))], listen=[(B, 1190)])
+    await a.start(
+        [PeerSpec(B, config(64501, 64500, A), port=1190, source_address=A)], routes={B: host_routes(3)}
+    )
+    await until(lambda: b.session(A).stats.prefixes_received.get(IPV4_UNICAST) == 3)
+    b.request_refresh(A, IPV4_UNICAST)
+    await until(lambda: any(isinstance(e, RouteRefreshEnded) for _, e in rec_b.events))
+    refresh = [e for _, e in rec_b.events if isinstance(e, RouteRefreshBegun | RouteRefreshEnded)]
+    assert refresh == [RouteRefreshBegun(IPV4_UNICAST, 3), RouteRefreshEnded(IPV4_UNICAST, 0)]
+    assert a.session(B).stats.messages_in[MessageType.ROUTE_REFRESH] == 1
+    assert b.session(A).stats.messages_in[MessageType.ROUTE_REFRESH] == 2  # BoRR and EoRR
+    with pytest.raises(RefreshRefusedError, match="afi25-safi70"):
+        b.request_refresh(A, Family(25, 70))
+    await a.stop()
+    await b.stop()
+
+
+@pytest.mark.parametrize(("other_min_ttl", "handshake"), [(255, False), (None, True)], ids=["all", "mixed"])
+async def test_the_listener_drops_a_low_ttl_syn_when_all_its_peers_use_gtsm(
+    other_min_ttl: int | None, handshake: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Loopback does not decrement the TTL: a dial with TTL 254 arrives with 254, one short of GTSM's 255."""
+
+    async def _handshake(options: TcpOptions) -> bool:
+        sock = tcp_options.dial_socket(B, options, source=A)
+        try:
+            async with asyncio.timeout(1.0):
+                await asyncio.get_running_loop().sock_connect(sock, (str(B), 1191))
+        except TimeoutError:
+            return False
+        finally:
+            sock.close()
+        return True
+
+    speaker = BgpSpeaker()
+    other = IPv4Address("127.0.0.3")
+    with caplog.at_level(logging.INFO, logger="bgplb.adapters.bgp_transport"):
+        await speaker.start(
+            [
+                PeerSpec(A, config(64500, 64501, B, passive=True), tcp=TcpOptions(ttl=255, min_ttl=255)),
+                PeerSpec(other, config(64500, 64502, B, passive=True), tcp=TcpOptions(min_ttl=other_min_ttl)),
+            ],
+            listen=[(B, 1191)],
+        )
+    assert await _handshake(TcpOptions(ttl=254)) is handshake
+    # a GTSM dialler drops a SYN-ACK below TTL 255: the listener sends with 255 in both cases
+    assert await _handshake(TcpOptions(ttl=255, min_ttl=255))
+    assert ("GTSM applied per connection after accept" in caplog.text) is handshake
+    await speaker.stop()

@@ -180,3 +180,118 @@ def test_md5sig_layout_matches_linux_struct() -> None:
 def test_peer_address_unmaps_ipv4() -> None:
     assert tcp_options.peer_address(("::ffff:10.0.0.1", 179, 0, 0)) == IPv4Address("10.0.0.1")
     assert tcp_options.peer_address(("fe80::1%eth0", 179, 0, 2)) == IPv6Address("fe80::1")
+
+
+# ---- GTSM on the listening socket, with a real router in between ---------------------------------------
+
+S4, R4, F4 = IPv4Address("10.72.0.2"), IPv4Address("10.72.0.1"), IPv4Address("10.72.1.2")
+S6, R6, F6 = IPv6Address("fd72::2"), IPv6Address("fd72::1"), IPv6Address("fd72:1::2")
+
+
+@pytest.fixture
+def routed_namespaces() -> Iterator[tuple[str, str, str]]:
+    """server (10.72.0.2, fd72::2) -- router (forwarding) -- far (10.72.1.2, fd72:1::2): the router's own
+    addresses (10.72.0.1, fd72::1) are one hop from the server, the far namespace's are two."""
+    tag = uuid.uuid4().hex[:6]
+    server, router, far = (f"bgplbt-{role}-{tag}" for role in ("s", "r", "f"))
+    try:
+        for ns in (server, router, far):
+            _ip("netns", "add", ns)
+            _ip("-n", ns, "link", "set", "lo", "up")
+        _ip("-n", router, "link", "add", "rs", "type", "veth", "peer", "name", "sr", "netns", server)
+        _ip("-n", router, "link", "add", "rf", "type", "veth", "peer", "name", "fr", "netns", far)
+        links = [
+            (server, "sr", "10.72.0.2/24", "fd72::2/64"),
+            (router, "rs", "10.72.0.1/24", "fd72::1/64"),
+            (router, "rf", "10.72.1.1/24", "fd72:1::1/64"),
+            (far, "fr", "10.72.1.2/24", "fd72:1::2/64"),
+        ]
+        for ns, dev, v4, v6 in links:
+            _ip("-n", ns, "addr", "add", v4, "dev", dev)
+            _ip("-n", ns, "addr", "add", v6, "dev", dev, "nodad")
+            _ip("-n", ns, "link", "set", dev, "up")
+        for key in ("net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"):
+            subprocess.run(["ip", "netns", "exec", router, "sysctl", "-qw", key], check=True, timeout=10)
+        _ip("-n", server, "route", "add", "10.72.1.0/24", "via", "10.72.0.1")
+        _ip("-n", server, "-6", "route", "add", "fd72:1::/64", "via", "fd72::1")
+        _ip("-n", far, "route", "add", "default", "via", "10.72.1.1")
+        _ip("-n", far, "-6", "route", "add", "default", "via", "fd72:1::1")
+        yield server, router, far
+    finally:
+        for ns in (server, router, far):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10, check=False)
+
+
+def _min_ttl_drops(namespace: str) -> int:
+    """The namespace's TCPMinTTLDrop counter (SYNs and segments dropped by IP_MINTTL / IPV6_MINHOPCOUNT)."""
+    text = subprocess.run(
+        ["ip", "netns", "exec", namespace, "cat", "/proc/net/netstat"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout
+    names, values = [line.split() for line in text.splitlines() if line.startswith("TcpExt:")][:2]
+    return int(values[names.index("TCPMinTTLDrop")])
+
+
+def _dial(namespace: str, server: IPv4Address | IPv6Address, port: int, timeout: float) -> bool:
+    """A TTL-255 connection attempt from `namespace` (bounded by `timeout`, retried while the path
+    comes up: IPv6 neighbour discovery through the router can take a moment)."""
+    for _ in range(5):
+        with entered(namespace):
+            client = tcp_options.dial_socket(server, TcpOptions(ttl=255))
+        if _connects(client, server, port, timeout):
+            return True
+    return False
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize(("server", "near", "far"), [(S4, R4, F4), (S6, R6, F6)], ids=["ipv4", "ipv6"])
+def test_gtsm_on_the_listener_stops_a_peer_behind_a_router_before_the_handshake(
+    routed_namespaces: tuple[str, str, str],
+    server: IPv4Address | IPv6Address,
+    near: IPv4Address | IPv6Address,
+    far: IPv4Address | IPv6Address,
+) -> None:
+    s, r, f = routed_namespaces
+    with entered(s):
+        listener = tcp_options.listen_socket(ip_address("::"), 1793, min_ttl=255)
+    try:
+        assert _dial(r, server, 1793, timeout=1.0)  # one hop: arrives with TTL 255
+        (conn, addr) = _accept_one(listener)
+        with conn:
+            v4 = near.version == 4
+            level = socket.IPPROTO_IP if v4 else socket.IPPROTO_IPV6
+            option = tcp_options.IP_MINTTL if v4 else tcp_options.IPV6_MINHOPCOUNT
+            assert tcp_options.peer_address(addr) == near
+            assert conn.getsockopt(level, option) == 255  # Linux copied GTSM to the accepted socket
+        before = _min_ttl_drops(s)
+        with entered(f):
+            client = tcp_options.dial_socket(server, TcpOptions(ttl=255))
+        assert not _connects(client, server, 1793, timeout=1.0)  # two hops: TTL 254, the SYN is dropped
+        assert _accepted(listener) == []  # no handshake completed, nothing to accept
+        assert _min_ttl_drops(s) > before
+    finally:
+        listener.close()
+
+
+@pytest.mark.netns
+def test_gtsm_set_after_accept_lets_the_far_handshake_complete(
+    routed_namespaces: tuple[str, str, str],
+) -> None:
+    """Why the option belongs on the listener: without it the far peer's handshake completes first."""
+    s, _, f = routed_namespaces
+    with entered(s):
+        listener = tcp_options.listen_socket(S4, 1794)
+    try:
+        assert _dial(f, S4, 1794, timeout=1.0)
+        assert [tcp_options.peer_address(a) for a in _accepted(listener)] == [F4]
+    finally:
+        listener.close()
+
+
+def _accept_one(listener: socket.socket) -> tuple[socket.socket, tuple[str, int]]:
+    listener.settimeout(1.0)
+    conn, addr = listener.accept()
+    return conn, addr

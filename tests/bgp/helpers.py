@@ -165,7 +165,7 @@ class Pair:
 
         frozen.receive_data = no_data  # type: ignore[method-assign]
         frozen.tick = lambda now: []  # type: ignore[method-assign]
-        frozen.data_to_send = lambda: b""  # type: ignore[method-assign]
+        frozen.data_to_send = lambda limit=None: b""  # type: ignore[method-assign]
         frozen.next_deadline = lambda: None  # type: ignore[method-assign]
 
     def feed_a(self, data: bytes) -> list[Event]:

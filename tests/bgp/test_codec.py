@@ -518,3 +518,9 @@ def test_notification_from_a_protocol_error() -> None:
     error = ProtocolError(3, 6, "bad origin", b"\x40\x01\x01\x05")  # type: ignore[arg-type]
     assert error.notification() == Notification(3, 6, b"\x40\x01\x01\x05")
     assert decode(encode(error.notification())) == Notification(3, 6, b"\x40\x01\x01\x05")
+
+
+def test_route_refresh_with_an_unknown_subtype_decodes_whatever_its_length() -> None:
+    """RFC 7313 §5: such a message is ignored, never an error (the Session drops it)."""
+    assert decode(wire.frame(5, b"\x00\x01\x03\x01\x00\x00")) == RouteRefresh(1, 1, 3)
+    assert decode(wire.frame(5, b"\x00\x02\xff\x01")) == RouteRefresh(2, 1, 255)

@@ -205,6 +205,7 @@ def test_local_capabilities() -> None:
         "Multiprotocol",
         "Multiprotocol",
         "RouteRefreshCapability",
+        "EnhancedRouteRefresh",
         "ExtendedMessage",
         "GracefulRestart",
         "FourOctetAs",
@@ -216,6 +217,11 @@ def test_local_capabilities() -> None:
         PeerConfig(local_asn=64501, peer_asn=None, router_id=IPv4Address("1.1.1.1")), restarting=True
     )
     assert not any(isinstance(c, GracefulRestart) for c in plain)
+    no_refresh = PeerConfig(
+        local_asn=64501, peer_asn=None, router_id=IPv4Address("1.1.1.1"), route_refresh=False
+    )
+    kinds = [type(c).__name__ for c in local_capabilities(no_refresh, restarting=False)]
+    assert "RouteRefreshCapability" not in kinds and "EnhancedRouteRefresh" not in kinds  # RFC 7313 §3
 
 
 def test_the_helper_keeps_routes_when_the_peer_goes_silent() -> None:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import signal
 import time
+from ipaddress import IPv4Address
 from typing import Any
 
 import pytest
 
+from bgplb.lab.daemons import BgpSpec, Neighbor
 from bgplb.lab.frr import FrrRouter
+from bgplb.lab.netns import Namespace, Netkit
 from tests.conftest import VethPair
 from tests.interop.routers import (
     BGPLB_V4,
     BGPLB_V6,
+    DAEMON_ASN,
     DAEMON_V4,
     PREFIX_V4,
     PREFIX_V4_GONE,
@@ -123,3 +127,66 @@ def test_gtsm_needs_ttl_255_from_the_peer(veth_pair: VethPair, frr_gtsm: bool) -
     else:  # FRR sends with TTL 1: bgplb's minimum of 255 drops every segment, nothing gets through
         time.sleep(3)
         assert speak.established_count(DAEMON_V4) == 0 and not frr.established(BGPLB_V4)
+
+
+def _tcp_min_ttl_drops(namespace: Namespace) -> int:
+    """TcpExt TCPMinTTLDrop of `namespace`: segments (SYNs too) dropped by IP_MINTTL / IPV6_MINHOPCOUNT."""
+    lines = [line.split() for line in namespace.run(["cat", "/proc/net/netstat"]).stdout.splitlines()]
+    names, values = [line for line in lines if line and line[0] == "TcpExt:"][:2]
+    return int(values[names.index("TCPMinTTLDrop")])
+
+
+def test_gtsm_on_the_listener_keeps_a_router_two_hops_away_from_even_connecting(netkit: Netkit) -> None:
+    """bgplb passive, both peers `ttl_security: 1`: the listener itself has IP_MINTTL 255. FRR `near` is
+    directly connected and establishes; FRR `far` sits behind a router (its TTL-255 SYN arrives with 254)
+    and its SYNs are dropped before any handshake: bgplb never accepts a connection from it."""
+    node, near_ns, far_ns = (
+        netkit.namespace("node"),
+        netkit.namespace("near", forwarding=True),
+        netkit.namespace("far"),
+    )
+    netkit.veth(node, near_ns, ["10.73.0.2/24"], ["10.73.0.1/24"])
+    netkit.veth(near_ns, far_ns, ["10.73.1.1/24"], ["10.73.1.2/24"])
+    node.ip("route add 10.73.1.0/24 via 10.73.0.1")
+    far_ns.ip("route add 10.73.0.0/24 via 10.73.1.1")  # FRR does not resolve peers via a default route
+    node_ip, near_ip, far_ip = IPv4Address("10.73.0.2"), IPv4Address("10.73.0.1"), IPv4Address("10.73.1.2")
+    routers = []
+    for ns, address, hops in ((near_ns, near_ip, 1), (far_ns, far_ip, 2)):  # FRR sends TTL 255 either way
+        neighbor = Neighbor(address=node_ip, asn=64501, local_address=address)
+        spec = BgpSpec(
+            asn=DAEMON_ASN,
+            router_id=address,
+            neighbors=(neighbor,),
+            extra=(f"neighbor {node_ip} ttl-security hops {hops}", f"neighbor {node_ip} timers connect 1"),
+        )
+        routers.append(make_daemon("frr", ns, spec))
+    near, far = routers
+    peers = [
+        {
+            "address": str(ip),
+            "asn": DAEMON_ASN,
+            "families": ["ipv4"],
+            "passive": True,
+            "ttl_security": 1,
+            "hold_time": 9,
+        }
+        for ip in (near_ip, far_ip)
+    ]
+    config = {
+        "local_asn": 64501,
+        "router_id": str(node_ip),
+        "listen": "0.0.0.0:179",
+        "peers": peers,
+        "prefixes": [{"prefix": str(PREFIX_V4)}],
+    }
+    speak = Speak(node, config).start()
+    speak.wait_established(near_ip)
+    wait_until(lambda: route(near, PREFIX_V4), "near FRR has the route")
+    drops = _tcp_min_ttl_drops(node)
+    wait_until(
+        lambda: _tcp_min_ttl_drops(node) >= drops + 2, "far FRR's SYNs dropped by the listener", timeout=20
+    )
+    assert not far.established(node_ip)
+    assert speak.states(far_ip) == ["Active"]  # started passive, never saw a connection
+    listening = node.run(["ss", "-Htn", "state", "established"]).stdout
+    assert str(near_ip) in listening and str(far_ip) not in listening
