@@ -24,7 +24,7 @@ from bgplb.adapters import speak_config
 from bgplb.adapters.bgp_transport import BgpSpeaker
 from bgplb.adapters.speak_config import SpeakConfig, SpeakerSetup, speaker_setup
 from bgplb.adapters.tcp_options import IpAddress
-from bgplb.bgp.events import SessionDown, StateChanged
+from bgplb.bgp.events import RouteRefreshBegun, RouteRefreshEnded, SessionDown, StateChanged
 from bgplb.errors import ConfigError
 
 SHUTDOWN_MESSAGE = "bgplb speak stopped"
@@ -123,6 +123,15 @@ class EventPrinter:
                 "event": "down",
                 "reason": event.reason.value,
                 "notification": None if notification is None else str(notification),
+            }
+        elif isinstance(event, RouteRefreshBegun):  # the peer re-sends its routes (RFC 7313)
+            record = {"event": "refresh-begun", "family": str(event.family), "stale": event.stale}
+        elif isinstance(event, RouteRefreshEnded):
+            record = {
+                "event": "refresh-ended",
+                "family": str(event.family),
+                "purged": event.purged,
+                "timed_out": event.timed_out,
             }
         else:
             return

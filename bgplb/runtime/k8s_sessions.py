@@ -20,12 +20,11 @@ from ipaddress import IPv4Address, IPv6Address
 
 from bgplb.adapters.bgp_transport import BgpSpeaker, PeerSpec
 from bgplb.adapters.tcp_options import IpAddress
-from bgplb.bgp.events import Event, SessionDown, StateChanged
 from bgplb.bgp.routes import Route
 from bgplb.config.models import BgpPeer
 from bgplb.planning.announcement import NodeAnnouncements
 from bgplb.planning.snapshot import Node
-from bgplb.runtime.speaker import PeerKey, SessionView, peer_spec, router_id_for
+from bgplb.runtime.speaker import PeerKey, SessionEventLog, SessionView, peer_spec, router_id_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ class ListeningSessions:
         if not planned:
             return
         self.restarts += 1
-        transport = BgpSpeaker(_log_event)
+        transport = BgpSpeaker(SessionEventLog())
         routes: dict[IpAddress, tuple[Route, ...]] = {p.spec.address: p.routes for p in planned.values()}
         try:
             await transport.start(
@@ -123,11 +122,3 @@ def listen_address() -> IpAddress:
     except OSError:
         return ANY4
     return ANY6
-
-
-def _log_event(address: IpAddress, event: Event) -> None:
-    if isinstance(event, StateChanged):
-        why = f" ({event.reason.value})" if event.reason is not None else ""
-        log.info("peer %s: %s -> %s%s", address, event.old.value, event.new.value, why)
-    elif isinstance(event, SessionDown) and event.notification is not None:
-        log.warning("peer %s: session down: %s", address, event.notification)

@@ -18,7 +18,7 @@ from ipaddress import IPv4Address, ip_address
 from bgplb.adapters.bgp_transport import BgpSpeaker, PeerSpec, PeerStatus
 from bgplb.adapters.tcp_options import IpAddress, TcpOptions
 from bgplb.bgp.constants import IPV4_UNICAST, IPV6_UNICAST
-from bgplb.bgp.events import SessionDown, StateChanged
+from bgplb.bgp.events import RouteRefreshBegun, RouteRefreshEnded, SessionDown, StateChanged
 from bgplb.bgp.fsm import Backoff
 from bgplb.bgp.peer import GracefulRestartConfig, PeerConfig
 from bgplb.bgp.routes import Route
@@ -140,7 +140,7 @@ class SpeakerLoop:
                 await self._stop_one(key, "peer configuration changed")
                 running = None
             if running is None:
-                transport = BgpSpeaker(_EventLog(peer.name))
+                transport = BgpSpeaker(SessionEventLog(peer.name))
                 await transport.start([spec])
                 running = self._running[key] = _Running(peer, spec, transport)
             if running.routes != routes:
@@ -167,16 +167,27 @@ class SpeakerLoop:
         await asyncio.gather(*(r.transport.stop(message) for r in running))
 
 
-class _EventLog:
-    def __init__(self, name: str) -> None:
+class SessionEventLog:
+    """Logs a transport's session events: state changes, downs with their NOTIFICATION, and a peer's
+    enhanced route refresh (RFC 7313) of the routes it sent us."""
+
+    def __init__(self, name: str | None = None) -> None:
         self.name = name
 
     def __call__(self, address: IpAddress, event: object) -> None:
+        peer = f"{self.name} {address}" if self.name else str(address)
         if isinstance(event, StateChanged):
             why = f" ({event.reason.value})" if event.reason is not None else ""
-            log.info("peer %s %s: %s -> %s%s", self.name, address, event.old.value, event.new.value, why)
+            log.info("peer %s: %s -> %s%s", peer, event.old.value, event.new.value, why)
         elif isinstance(event, SessionDown) and event.notification is not None:
-            log.warning("peer %s %s: session down: %s", self.name, address, event.notification)
+            log.warning("peer %s: session down: %s", peer, event.notification)
+        elif isinstance(event, RouteRefreshBegun):
+            family, stale = event.family, event.stale
+            log.info("peer %s: route refresh of %s begun, %d route(s) marked stale", peer, family, stale)
+        elif isinstance(event, RouteRefreshEnded):
+            late = " (no EoRR in time)" if event.timed_out else ""
+            family, purged = event.family, event.purged
+            log.info("peer %s: route refresh of %s ended%s, %d route(s) purged", peer, family, late, purged)
 
 
 def parse_router_id(text: str | None) -> IPv4Address | None:

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bgplb.adapters import tcp_options
-from bgplb.bgp.events import SessionDown, StateChanged
+from bgplb.bgp.constants import IPV4_UNICAST
+from bgplb.bgp.events import RouteRefreshBegun, RouteRefreshEnded, SessionDown, StateChanged
 from bgplb.bgp.fsm import DownReason, State
 from bgplb.bgp.messages import Notification
 from bgplb.cli import app
@@ -145,14 +146,19 @@ def test_event_lines_in_text_and_json(capsys: pytest.CaptureFixture[str]) -> Non
         printer(peer, StateChanged(State.ESTABLISHED, State.IDLE, DownReason.HOLD_TIMER_EXPIRED))
         printer(peer, SessionDown(DownReason.HOLD_TIMER_EXPIRED, notification, was_established=True))
         printer.emit("-", {"event": "reloaded", "prefixes": 3})
+        printer(peer, RouteRefreshBegun(IPV4_UNICAST, stale=2))
+        printer(peer, RouteRefreshEnded(IPV4_UNICAST, purged=1, timed_out=False))
     lines = capsys.readouterr().out.splitlines()
-    text, records = lines[:4], [json.loads(line) for line in lines[4:]]
+    text, records = lines[:6], [json.loads(line) for line in lines[6:]]
     assert [line.split(" ", 2)[2] for line in text] == [
         "OpenConfirm -> Established",
         "Established -> Idle (hold-timer-expired)",
         f"down: hold-timer-expired, {notification}",
         "reloaded prefixes=3",
+        "refresh-begun family=ipv4-unicast stale=2",
+        "refresh-ended family=ipv4-unicast purged=1 timed_out=False",
     ]
+    assert records[5] == {**records[5], "event": "refresh-ended", "purged": 1, "timed_out": False}
     assert records[1] == {
         **records[1],
         "peer": "10.0.0.1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
@@ -10,11 +11,13 @@ from ipaddress import IPv4Address, ip_address
 import pytest
 
 from bgplb.bgp.constants import IPV4_UNICAST, IPV6_UNICAST
+from bgplb.bgp.events import RouteRefreshBegun, RouteRefreshEnded, StateChanged
+from bgplb.bgp.fsm import DownReason, State
 from bgplb.config.models import BgpAdvertisement, BgpPeer, Config
 from bgplb.planning.announcement import announce
 from bgplb.planning.snapshot import Endpoint, EndpointSlice, Node, Service, ServiceRef, Snapshot
 from bgplb.runtime import report
-from bgplb.runtime.speaker import SpeakerLoop, parse_router_id, peer_spec, router_id_for
+from bgplb.runtime.speaker import SessionEventLog, SpeakerLoop, parse_router_id, peer_spec, router_id_for
 from tests.adapters.counting_receiver import NOTIFICATION, CountingReceiver
 from tests.planning.alloc_helpers import pool
 
@@ -144,3 +147,19 @@ async def test_stop_sends_cease_with_the_given_message(receiver: Receiver) -> No
     (notification,) = session.of_kind(NOTIFICATION)
     message = b"maintenance of n1"
     assert notification.body == bytes([6, 2, len(message)]) + message  # Cease/Administrative Shutdown
+
+
+def test_session_events_are_logged_with_the_peer(caplog: pytest.LogCaptureFixture) -> None:
+    log = SessionEventLog("router")
+    address = IPv4Address("192.0.2.1")
+    with caplog.at_level(logging.INFO, logger="bgplb.runtime.speaker"):
+        log(address, StateChanged(State.OPEN_CONFIRM, State.ESTABLISHED))
+        log(address, RouteRefreshBegun(IPV4_UNICAST, stale=3))
+        log(address, RouteRefreshEnded(IPV4_UNICAST, purged=1, timed_out=True))
+        SessionEventLog()(address, StateChanged(State.ESTABLISHED, State.IDLE, DownReason.HOLD_TIMER_EXPIRED))
+    assert [r.getMessage() for r in caplog.records] == [
+        "peer router 192.0.2.1: OpenConfirm -> Established",
+        "peer router 192.0.2.1: route refresh of ipv4-unicast begun, 3 route(s) marked stale",
+        "peer router 192.0.2.1: route refresh of ipv4-unicast ended (no EoRR in time), 1 route(s) purged",
+        "peer 192.0.2.1: Established -> Idle (hold-timer-expired)",
+    ]
