@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from bgplb.planning.snapshot import ServiceRef
 
 if TYPE_CHECKING:
-    from bgplb.adapters.k8s_status import EventReason, StatusWriter
+    from bgplb.adapters.k8s_event_reasons import EventReason
+    from bgplb.adapters.k8s_status import StatusWriter
 
 log = logging.getLogger(__name__)
 

@@ -22,14 +22,9 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_network
 
+from bgplb.adapters.k8s_event_reasons import EventReason, node_assigned_message
 from bgplb.adapters.k8s_events import ObjectRef
-from bgplb.adapters.k8s_status import (
-    SERVICE_BGP_STATUS,
-    EventReason,
-    StatusWriter,
-    WriteOutcome,
-    node_assigned_message,
-)
+from bgplb.adapters.k8s_status import SERVICE_BGP_STATUS, StatusWriter, WriteOutcome
 from bgplb.bgp.nlri import Prefix
 from bgplb.errors import ConfigError
 from bgplb.planning.announcement import NodeAnnouncements

@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bgplb.adapters.k8s_event_reasons import EventReason
 from bgplb.adapters.k8s_events import EventQueue, ObjectRef
-from bgplb.adapters.k8s_status import EventReason, StatusWriter
+from bgplb.adapters.k8s_status import StatusWriter
 from bgplb.adapters.k8s_watch import KindWatcher
 from bgplb.adapters.metrics import Metrics
 from bgplb.config.build import REJECTED, BuildResult

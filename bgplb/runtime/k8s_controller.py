@@ -38,17 +38,15 @@ from dataclasses import dataclass
 
 from lightkube import AsyncClient
 
-from bgplb.adapters.k8s_events import EventQueue, ObjectRef
-from bgplb.adapters.k8s_source import K8sSource, SourceOptions
-from bgplb.adapters.k8s_status import (
-    POOL_ANNOTATION,
+from bgplb.adapters.k8s_event_reasons import (
     EventReason,
-    StatusWriter,
-    WriteOutcome,
     allocation_failed_message,
     clear_assignment_message,
     ip_allocated_message,
 )
+from bgplb.adapters.k8s_events import EventQueue, ObjectRef
+from bgplb.adapters.k8s_source import K8sSource, SourceOptions
+from bgplb.adapters.k8s_status import POOL_ANNOTATION, StatusWriter, WriteOutcome
 from bgplb.adapters.k8s_watch import Obj
 from bgplb.adapters.leader_election import LeaderElector, LeaseSettings
 from bgplb.adapters.metrics import Metrics, MetricsServer

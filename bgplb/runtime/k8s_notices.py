@@ -15,8 +15,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
+from bgplb.adapters.k8s_event_reasons import (
+    EventReason,
+    deprecated_annotation_message,
+    load_balancer_failed_message,
+)
 from bgplb.adapters.k8s_events import ObjectRef
-from bgplb.adapters.k8s_status import EventReason, deprecated_annotation_message, load_balancer_failed_message
 from bgplb.adapters.k8s_watch import Obj
 from bgplb.planning.allocation import Allocation
 from bgplb.planning.snapshot import Service, ServiceRef

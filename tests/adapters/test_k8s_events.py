@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bgplb.adapters.k8s_events import EventQueue, ObjectRef
-from bgplb.adapters.k8s_status import (
+from bgplb.adapters.k8s_event_reasons import (
     EventReason,
-    StatusWriter,
     deprecated_annotation_message,
     load_balancer_failed_message,
 )
+from bgplb.adapters.k8s_events import EventQueue, ObjectRef
+from bgplb.adapters.k8s_status import StatusWriter
 from bgplb.planning.snapshot import ServiceRef
 from tests.k8s_double.helpers import background, serving
 

@@ -9,18 +9,15 @@ from typing import Any
 import pytest
 from lightkube import ApiError
 
-from bgplb.adapters.k8s_events import ObjectRef
-from bgplb.adapters.k8s_status import (
-    POOL_ANNOTATION,
-    SERVICE,
+from bgplb.adapters.k8s_event_reasons import (
     EventReason,
-    StatusWriter,
-    WriteOutcome,
     allocation_failed_message,
     clear_assignment_message,
     ip_allocated_message,
     node_assigned_message,
 )
+from bgplb.adapters.k8s_events import ObjectRef
+from bgplb.adapters.k8s_status import POOL_ANNOTATION, SERVICE, StatusWriter, WriteOutcome
 from bgplb.errors import ConfigError
 from bgplb.planning.allocation import PoolUsage
 from bgplb.planning.snapshot import ServiceRef

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from lightkube import AsyncClient
 
+from bgplb.adapters.k8s_event_reasons import EventReason
 from bgplb.adapters.k8s_events import ObjectRef
 from bgplb.adapters.k8s_source import K8sSource, SourceOptions
-from bgplb.adapters.k8s_status import EventReason
 from bgplb.config.build import REJECTED
 from bgplb.errors import ConfigError
 from bgplb.runtime.k8s_config_events import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
+from bgplb.adapters.k8s_event_reasons import EventReason
 from bgplb.adapters.k8s_events import ObjectRef
-from bgplb.adapters.k8s_status import EventReason
 from bgplb.planning.allocation import Allocation, Assignment
 from bgplb.planning.snapshot import Service, ServiceRef
 from bgplb.runtime.k8s_notices import Notices, deprecated_keys
