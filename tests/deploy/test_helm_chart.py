@@ -1,20 +1,18 @@
-"""deploy/helm/bgplb: the chart, rendered with the test-only subset renderer (tests/deploy/helm_subset.py,
-no Helm here), produces valid Kubernetes objects that match the plain manifests, and each value does what
-values.yaml says."""
+"""deploy/helm/bgplb: the chart passes `helm lint --strict` and, rendered by real Helm (`helm template`,
+tests/deploy/k8s_tools.py), produces valid Kubernetes objects that match the plain manifests; each value does
+what values.yaml says."""
 
 from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
 
-from tests.deploy.helm_subset import Chart as SubsetChart
-from tests.deploy.helm_subset import Release, UnsupportedTemplateError, render, render_template
+from tests.deploy.k8s_tools import Release, helm, render, render_notes
 from tests.deploy.test_manifests import (
     DEPLOY,
     K8S_VERSIONS,
@@ -197,31 +195,19 @@ def test_release_namespace_is_used() -> None:
 
 
 def test_notes_render() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    text = render_template(SubsetChart(CHART, values, RELEASE), CHART / "templates" / "NOTES.txt")
+    text = render_notes(CHART, RELEASE)
     assert "namespace metallb-system" in text and "{{" not in text
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_helm_lint_strict(variant: str) -> None:
+    out = helm("lint", "--strict", str(CHART), "--namespace", RELEASE.namespace, values=VARIANTS[variant])
+    assert "1 chart(s) linted, 0 chart(s) failed" in out
 
 
 def test_chart_files_crds_is_the_deploy_crds_directory() -> None:
     assert (CHART / "files" / "crds").resolve() == (DEPLOY / "crds").resolve()
     assert yaml.safe_load((CHART / "Chart.yaml").read_text())["apiVersion"] == "v2"
-
-
-def test_the_subset_renderer_refuses_what_it_cannot_render(tmp_path: Path) -> None:
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: t\nversion: 1.0.0\nappVersion: '1'\n")
-    (tmp_path / "values.yaml").write_text("a: {b: 1}\nflag: false\n")
-    template = tmp_path / "templates" / "t.yaml"
-    template.write_text('x: {{ include "helper" . }}\n')
-    with pytest.raises(UnsupportedTemplateError):
-        render(tmp_path)
-    template.write_text("x: {{ .Values.a.c }}\n")
-    with pytest.raises(KeyError):
-        render(tmp_path)
-    template.write_text(
-        "a:\n{{- if .Values.flag }}\n  then: 1\n{{- else }}\n  otherwise: {{ .Values.a.b }}\n{{- end }}\n"
-    )
-    assert render(tmp_path) == [{"a": {"otherwise": 1}}]
 
 
 def _value_paths(values: Any, prefix: str = "") -> list[str]:

@@ -1,4 +1,4 @@
-"""The kustomizations built by real kustomize (`kubectl kustomize`, kustomize v4+): the base `deploy/` and the
+"""The kustomizations built by real kustomize (v4.5.4, tests/deploy/k8s_tools.py): the base `deploy/` and the
 base with the Cilium component, as a user's overlay (seed 002: Argo CD points at a kustomization) would.
 
 The output must be what the user gets: every object valid against the Kubernetes OpenAPI schemas (strict),
@@ -8,8 +8,6 @@ secrets namespace, plus the Cilium RBAC."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +15,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.deploy.k8s_tools import kustomize
 from tests.deploy.test_manifests import DEPLOY, K8S_VERSIONS, NAMESPACE, manifest_files
 
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
-KUBECTL = shutil.which("kubectl")
-
-
-def kustomize(directory: Path) -> list[dict[str, Any]]:
-    """`kubectl kustomize DIR`, parsed."""
-    assert KUBECTL, "kubectl (with its embedded kustomize v4+) is needed: `make test` checks for it"
-    done = subprocess.run(
-        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
 def overlay(tmp_path: Path, *, cilium: bool) -> Path:
