@@ -48,6 +48,9 @@ BENCHES = (
     Bench("codec_speed.py", "codec: encode and decode 100,000 NLRI", (), ("--rounds", "2")),
     Bench("allocation.py", "IPAM allocation", (), ()),
     Bench(
+        "k8s_pass.py", "one controller/speaker pass at 10k Services (API double)", (), ("--services", "2000")
+    ),
+    Bench(
         "planning.py",
         "planning pass (announce, allocate) at 1k/10k/50k Services",
         (),
