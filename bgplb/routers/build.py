@@ -4,18 +4,19 @@ Design: a pure function of (Config, nodes, options). The speakers' BGPPeers desc
 address and ASN, `peer_address`/`peer_asn`) and the nodes' side (`my_asn`, timers, password, BFD...); the
 router gets one neighbor per node a peer's nodeSelectors select, at the node's address in the peer's
 family, grouped by identical settings. The inbound filter (policy.py) accepts exactly what the
-BGPAdvertisements announce to that BGPPeer (`peers` empty or naming it; the pools' prefixes at each
-advertisement's aggregation length, per family), so a node announcing a pool meant for another router is
-refused like an outside prefix; groups that agree on it share one ImportPolicy. ECMP is sized to the
-number of neighbors. Anything the router side cannot express becomes a note for the user rather than a
-silent omission.
+BGPAdvertisements make that node announce to that BGPPeer (`peers` empty or naming it, nodeSelectors
+selecting the node; the pools' prefixes at each advertisement's aggregation length, per family), so a node
+announcing a pool meant for another router or other nodes is refused like an outside prefix. A peer's
+neighbors are split into groups only where their filters differ; groups that agree on the filter share
+one ImportPolicy. ECMP is sized to the number of neighbors. Anything the router side cannot express
+becomes a note for the user rather than a silent omission.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
@@ -34,7 +35,7 @@ from bgplb.routers.plan import (
     PrefixRule,
     RouterPlan,
 )
-from bgplb.routers.policy import pool_notes, prefix_rules, share_policies
+from bgplb.routers.policy import node_rules, pool_notes, prefix_rules, selector_notes, share_policies
 
 MAX_NAME = 24
 """Longest peer-name part of a group name."""
@@ -75,26 +76,28 @@ def build_plan(
     pool_families = {rule.family for rules in reach.values() for rule in rules}
     members: list[tuple[PeerGroup, tuple[PrefixRule, ...]]] = []
     seen: dict[IPAddress, str] = {}
+    labels = {node.name: node.label_map for node in nodes}
+    sessions: list[tuple[str, Mapping[str, str]]] = []
     for peer in peers:
-        rules = reach[peer.name]
-        own_families = {rule.family for rule in rules}
-        group = _group_for(
-            peer, asn, config=config, nodes=nodes, pool_families=own_families, seen=seen, notes=notes
-        )
+        group = _group_for(peer, asn, config=config, nodes=nodes, seen=seen, notes=notes)
         if group is None:
             continue
         if options.ttl_security:
             group = _with_ttl_security(group, notes)
-        accepted = tuple(rule for rule in rules if rule.family in group.families)
-        same = next(
-            (i for i, (g, a) in enumerate(members) if _settings(g) == _settings(group) and a == accepted),
-            None,
-        )
-        if same is None:
-            members.append((group, accepted))
-        else:
-            first, _ = members[same]
-            members[same] = (replace(first, neighbors=first.neighbors + group.neighbors), accepted)
+        sessions += [(peer.name, labels[n.node]) for n in group.neighbors]
+        for part, rules in _split(peer, group, config, labels):
+            accepted = tuple(rule for rule in rules if rule.family in part.families)
+            same = next(
+                (i for i, (g, a) in enumerate(members) if _settings(g) == _settings(part) and a == accepted),
+                None,
+            )
+            if same is None:
+                members.append((part, accepted))
+            else:
+                first, _ = members[same]
+                members[same] = (replace(first, neighbors=first.neighbors + part.neighbors), accepted)
+    members = _unique_names(members)
+    notes += selector_notes(config, sessions)
     groups, policies = share_policies(members)
     if not groups:
         notes.append("no neighbor could be derived: check the peers' nodeSelectors and the nodes file")
@@ -208,7 +211,6 @@ def _group_for(
     *,
     config: Config,
     nodes: Sequence[RouterNode],
-    pool_families: set[Family],
     seen: dict[IPAddress, str],
     notes: list[str],
 ) -> PeerGroup | None:
@@ -237,13 +239,12 @@ def _group_for(
             neighbors.append(Neighbor(address, node.name))
     if not neighbors:
         return None
-    families = _families(peer, family, pool_families)
     remote_asn = peer.my_asn
     return PeerGroup(
         name=_group_name(peer),
         remote_asn=remote_asn,
         neighbors=tuple(neighbors),
-        families=families,
+        families=(family,),
         ibgp=remote_asn == asn,
         update_source=peer.peer_address,
         password=_password(peer, notes),
@@ -257,6 +258,45 @@ def _group_for(
         graceful_restart=peer.enable_graceful_restart,
         description=f"bgplb BGPPeer {_name(peer)}",
     )
+
+
+def _split(
+    peer: BgpPeer, group: PeerGroup, config: Config, labels: Mapping[str, Mapping[str, str]]
+) -> list[tuple[PeerGroup, tuple[PrefixRule, ...]]]:
+    """The peer's group split by what each node may send it (advertisement nodeSelectors), with the
+    families each part activates; the first part keeps the group's name, the others add `-2`, `-3`..."""
+    rules = node_rules(config, peer.name, [(n.node, labels[n.node]) for n in group.neighbors])
+    parts: dict[tuple[PrefixRule, ...], list[Neighbor]] = {}
+    for neighbor in group.neighbors:
+        parts.setdefault(rules[neighbor.node], []).append(neighbor)
+    return [
+        (
+            replace(
+                group,
+                name=group.name if i == 0 else f"{group.name}-{i + 1}",
+                neighbors=tuple(neighbors),
+                families=_families(peer, group.session_family, {r.family for r in accepted}),
+            ),
+            accepted,
+        )
+        for i, (accepted, neighbors) in enumerate(parts.items())
+    ]
+
+
+def _unique_names(
+    members: list[tuple[PeerGroup, tuple[PrefixRule, ...]]],
+) -> list[tuple[PeerGroup, tuple[PrefixRule, ...]]]:
+    """Groups whose names collide (peer names spelling alike, `-2` parts) get a `-<n>` suffix."""
+    taken: set[str] = set()
+    unique: list[tuple[PeerGroup, tuple[PrefixRule, ...]]] = []
+    for group, accepted in members:
+        name, n = group.name, 1
+        while name in taken:
+            n += 1
+            name = f"{group.name}-{n}"
+        taken.add(name)
+        unique.append((replace(group, name=name), accepted))
+    return unique
 
 
 def _times(value: int | None, factor: float) -> int | None:

@@ -136,8 +136,8 @@ class ImportPolicy:
     """An inbound filter: the prefix rules of each family it covers, for the groups naming it.
 
     `name` is "" when every group shares the one policy (the plain `BGPLB-POOLS-V4`... names); when
-    BGPAdvertisement `peers` give groups different pools, each policy is named after its first group and
-    the names carry it as a suffix (`BGPLB-POOLS-V4-TOR-A`).
+    BGPAdvertisement `peers` or `nodeSelectors` give groups different pools, each policy is named after its
+    first group and the names carry it as a suffix (`BGPLB-POOLS-V4-TOR-A`).
     """
 
     name: str
@@ -165,7 +165,7 @@ class RouterPlan:
     """Everything the router needs: identity, neighbors, filters, ECMP, notes for the user.
 
     `policies` are the inbound filters (the pools each group may announce, per family; one policy unless
-    advertisements restrict pools to some BGPPeers); the outbound policy denies everything unless
+    advertisements restrict pools to some BGPPeers or nodes); the outbound policy denies everything unless
     `default_originate` asks for a default route towards the nodes.
     """
 

@@ -1,17 +1,21 @@
-"""Inbound policies: which prefixes the router accepts from the nodes of each BGPPeer.
+"""Inbound policies: which prefixes the router accepts from each node of each BGPPeer.
 
 Design: pure functions of the Config. A BGPAdvertisement reaches a BGPPeer when its `peers` is empty or
-names it (as the speakers decide in planning); the prefixes a BGPPeer's sessions may carry are its
+names it, and is sent by a node when its nodeSelectors select the node's labels (as the speakers decide in
+planning, with the config's own selector matching); the prefixes a node may send a BGPPeer are those
 advertisements' pools at each advertisement's aggregation length, per family (`le 32`/`le 128` for host
-routes, exact lengths for aggregates). Groups that accept the same rules in every family they carry share
-one ImportPolicy, so a config without `peers` keeps a single, unnamed policy.
+routes, exact lengths for aggregates). Nodes selected by the same advertisements get the same rules, so
+they are judged once (`node_rules`). Groups that accept the same rules in every family they carry share
+one ImportPolicy, so a config without `peers` or advertisement nodeSelectors keeps a single, unnamed policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from bgplb.config.models import AddressPool, BgpAdvertisement, Config
+from bgplb.config.selectors import any_matches
 from bgplb.routers.plan import FAMILIES, Family, ImportPolicy, IPNetwork, PeerGroup, PrefixRule, rule_order
 
 
@@ -38,11 +42,39 @@ def pool_notes(config: Config, names: set[str]) -> list[str]:
     return notes
 
 
-def prefix_rules(config: Config, peer_name: str) -> tuple[PrefixRule, ...]:
-    """What the nodes announce to BGPPeer `peer_name`: its advertisements' pools at their lengths."""
+def selector_notes(config: Config, sessions: Sequence[tuple[str, Mapping[str, str]]]) -> list[str]:
+    """Notes on pools advertised to this router's BGPPeers whose advertisements' nodeSelectors select
+    none of the nodes of those sessions ((BGPPeer name, node labels) pairs): nobody may send them."""
+    notes: list[str] = []
+    for pool in config.pools:
+        ads = [
+            a for a in _advertisements(config, pool) if any(not a.peers or p in a.peers for p, _ in sessions)
+        ]
+        if ads and not any(
+            (not a.peers or peer in a.peers) and any_matches(a.node_selectors, labels)
+            for a in ads
+            for peer, labels in sessions
+        ):
+            notes.append(
+                f"pool {pool.name}: the nodeSelectors of its BGPAdvertisement(s) select none of this router's"
+                " neighbors: the router will not accept it"
+            )
+    return notes
+
+
+def prefix_rules(
+    config: Config, peer_name: str, labels: Mapping[str, str] | None = None
+) -> tuple[PrefixRule, ...]:
+    """What a node with `labels` announces to BGPPeer `peer_name` (None: any node, nodeSelectors ignored):
+    the pools of the advertisements reaching the peer and selecting the node, at their lengths."""
     lengths: dict[IPNetwork, set[int]] = {}
     for pool in config.pools:
-        ads = [a for a in _advertisements(config, pool) if not a.peers or peer_name in a.peers]
+        ads = [
+            a
+            for a in _advertisements(config, pool)
+            if (not a.peers or peer_name in a.peers)
+            and (labels is None or any_matches(a.node_selectors, labels))
+        ]
         for network in pool.networks():
             if not config.bgp_advertisements:
                 lengths.setdefault(network, set()).add(network.max_prefixlen)
@@ -51,6 +83,24 @@ def prefix_rules(config: Config, peer_name: str) -> tuple[PrefixRule, ...]:
                 lengths.setdefault(network, set()).add(length)
     rules = {rule for network, found in lengths.items() for rule in _rules_for(network, found)}
     return tuple(sorted(rules, key=rule_order))
+
+
+def node_rules(
+    config: Config, peer_name: str, nodes: Sequence[tuple[str, Mapping[str, str]]]
+) -> dict[str, tuple[PrefixRule, ...]]:
+    """Node name -> what that node (name, labels) announces to BGPPeer `peer_name`.
+
+    Nodes that the same advertisements select share one computation.
+    """
+    ads = config.bgp_advertisements
+    known: dict[tuple[bool, ...], tuple[PrefixRule, ...]] = {}
+    found: dict[str, tuple[PrefixRule, ...]] = {}
+    for name, labels in nodes:
+        key = tuple(any_matches(a.node_selectors, labels) for a in ads)
+        if key not in known:
+            known[key] = prefix_rules(config, peer_name, labels)
+        found[name] = known[key]
+    return found
 
 
 def share_policies(

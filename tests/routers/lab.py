@@ -5,7 +5,9 @@ the addresses the kit gave them, so the rendered router config is exactly what `
 prints for that cluster. With `ipv6=True` the LAN is dual stack: a second pool (IPv6) and a second BGPPeer
 (the router's IPv6 address), i.e. one session per family as MetalLB does by default. With
 `two_routers=True` a second router (BGPPeer `router-b` at 10.99.0.2) joins the LAN and the advertisements
-use `peers`: pool to `router` only, pool-b to `router-b` only; each router gets its own rendered plan.
+use `peers`: pool to `router` only, pool-b to `router-b` only; each router gets its own rendered plan. With
+`racks=True` the first half of the nodes carry label `rack: rack1`, the others `rack: rack2`, and pool is
+advertised from rack1's nodes only (advertisement nodeSelectors), pool-b from every node.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ OUTSIDE = ip_network("192.0.2.99/32")
 OUTSIDE6 = ip_network("2001:db8:dead::1/128")
 """Prefixes outside every pool: a node announcing them must be refused by the router's inbound filter."""
 META = {"namespace": "metallb-system"}
+RACK_LABEL = "rack"
 
 
 def _peer(name: str, address: IPAddress) -> dict[str, Any]:
@@ -57,18 +60,27 @@ def _pool(name: str, network: IPNetwork) -> dict[str, Any]:
     }
 
 
-def _advertisement(name: str, pools: list[str], peers: list[str]) -> dict[str, Any]:
+def _advertisement(name: str, pools: list[str], peers: list[str], rack: str = "") -> dict[str, Any]:
+    selectors = {"nodeSelectors": [{"matchLabels": {RACK_LABEL: rack}}]} if rack else {}
     return {
         "apiVersion": "metallb.io/v1beta1",
         "kind": "BGPAdvertisement",
         "metadata": {"name": name, **META},
-        "spec": {"ipAddressPools": pools, **({"peers": peers} if peers else {})},
+        "spec": {"ipAddressPools": pools, **({"peers": peers} if peers else {}), **selectors},
     }
 
 
-def metallb_resources(ipv6: bool, two_routers: bool = False) -> list[dict[str, Any]]:
+def metallb_resources(ipv6: bool, two_routers: bool = False, racks: bool = False) -> list[dict[str, Any]]:
     """The cluster's configuration: the pool(s), the BGPAdvertisement(s), one BGPPeer per router address."""
     pools = ["pool", "pool6"] if ipv6 else ["pool"]
+    if racks:
+        return [
+            _pool("pool", POOL),
+            _pool("pool-b", POOL_B),
+            _advertisement("rack1-hosts", ["pool"], [], rack="rack1"),
+            _advertisement("hosts-b", ["pool-b"], []),
+            _peer("router", ROUTER_ADDRESS),
+        ]
     if two_routers:
         return [
             _pool("pool", POOL),
@@ -104,6 +116,7 @@ def build(
     ipv6: bool = False,
     options: RouterOptions | None = None,
     two_routers: bool = False,
+    racks: bool = False,
 ) -> Topology:
     """A LAN: the router at 10.99.0.1 (fd00:99::1), nodes at 10.99.0.11, .12, ... (fd00:99::11, ...).
 
@@ -123,9 +136,12 @@ def build(
             addresses += (IPv6Address(f"fd00:99::{11 + i}"),)
         lan.attach(ns, [f"{a}/{24 if a.version == 4 else 64}" for a in addresses])
         nodes.append((ns, addresses))
-    result = build_config(metallb_resources(ipv6, two_routers))
+    result = build_config(metallb_resources(ipv6, two_routers, racks))
     assert result.config is not None, result.errors
-    router_nodes = [RouterNode(ns.role, addresses) for ns, addresses in nodes]
+    router_nodes = [
+        RouterNode(ns.role, addresses, ((RACK_LABEL, "rack1" if i < (count + 1) // 2 else "rack2"),))
+        for i, (ns, addresses) in enumerate(nodes)
+    ]
     if router_b is None:
         return Topology(router, tuple(nodes), build_plan(result.config, router_nodes, options), ipv6)
     base = options or RouterOptions()

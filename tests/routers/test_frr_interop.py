@@ -4,7 +4,8 @@ Proves, with `bgp ebgp-requires-policy` left on: the config is accepted line by 
 sessions come up, the pool's /32 is accepted and installed in the router namespace's kernel table as one
 ECMP route over the three nodes, and a prefix outside the pools is received but refused by the filter.
 `--check` against FRR's own running-config of that router finds nothing missing. With two routers and
-BGPAdvertisement `peers`, each FRR refuses the pool advertised to the other one.
+BGPAdvertisement `peers`, each FRR refuses the pool advertised to the other one; with advertisement
+`nodeSelectors`, the router refuses a pool from a node the advertisement does not select.
 """
 
 from __future__ import annotations
@@ -174,3 +175,41 @@ def test_each_router_refuses_the_pool_advertised_to_the_other_router(netkit: Net
         assert set(router.kernel_routes(4)) == {own}
         plan = topology.plan if own == lab.SERVICE_IP else topology.plan_b
         assert check(plan, router.vtysh("show running-config")) == ()
+
+
+@pytest.mark.netns
+@pytest.mark.timeout(120)
+def test_a_node_the_advertisement_does_not_select_is_refused_its_pool(netkit: Netkit) -> None:
+    """pool is advertised from rack1 (node1) only, pool-b from every node; both nodes (wrongly) send both
+    pools and an outside prefix: the router keeps pool from node1 only and pool-b over both nodes."""
+    topology = lab.build(netkit, 2, racks=True)
+    assert [[n.node for n in g.neighbors] for g in topology.plan.groups] == [["node1"], ["node2"]]
+    router = FrrRouter(topology.router, frr.render(topology.plan))
+    router.start()
+    for group in router.vtysh_json("show bgp peer-group json"):
+        # Observation only: keep what the nodes sent before the inbound policy, to see the refused prefixes.
+        router.vtysh(
+            "configure terminal",
+            f"router bgp {lab.ROUTER_ASN}",
+            "address-family ipv4 unicast",
+            f"neighbor {group} soft-reconfiguration inbound",
+        )
+    sent = {lab.SERVICE_IP, lab.SERVICE_IP_B, lab.OUTSIDE}
+    lab.start_speakers(topology, tuple(sorted(sent)))
+    (_, (address1,)), (_, (address2,)) = topology.nodes
+    gateways = wait_for(
+        lambda: sorted(router.kernel_routes(4).get(lab.SERVICE_IP_B, [])),
+        timeout=30,
+        interval=0.2,
+        ready=lambda hops: len(hops) == 2,
+        description=f"an ECMP kernel route for {lab.SERVICE_IP_B} over both nodes",
+    )
+    assert gateways == sorted([str(address1), str(address2)])
+    for address, accepted in ((address1, 2), (address2, 1)):
+        wait_established(router, address, timeout=30)
+        received = router.vtysh_json(f"show bgp ipv4 unicast neighbors {address} received-routes json")
+        assert set(received.get("receivedRoutes", {})) == {str(p) for p in sent}
+        assert router.received_count(address) == accepted  # node2: pool refused like the outside prefix
+    assert router.kernel_routes(4).get(lab.SERVICE_IP) == [str(address1)]
+    assert router.prefixes(4) == {lab.SERVICE_IP, lab.SERVICE_IP_B}
+    assert check(topology.plan, router.vtysh("show running-config")) == ()

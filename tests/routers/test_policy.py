@@ -1,6 +1,8 @@
-"""Inbound policies: BGPAdvertisement `peers` make each router (and each group) accept only its pools.
+"""Inbound policies: BGPAdvertisement `peers` and `nodeSelectors` make each router (and each group of
+neighbors) accept only the pools those nodes send it.
 
-Checked against planning's own view of what a node sends each BGPPeer (`aggregate`, `peer_versions`).
+Checked against planning's own view of what a node sends each BGPPeer (`aggregate`, `peer_versions`,
+and `announce` for whole nodes).
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from ipaddress import IPv4Address, ip_address, ip_network
 
 import pytest
 
+from bgplb.config.models import Config
 from bgplb.errors import ConfigError
-from bgplb.planning.announcement import aggregate, peer_versions
+from bgplb.planning.announcement import aggregate, announce, peer_versions
+from bgplb.planning.snapshot import Endpoint, EndpointSlice, Service, ServiceRef, Snapshot
+from bgplb.planning.snapshot import Node as SnapshotNode
 from bgplb.routers.build import RouterOptions, build_plan
 from bgplb.routers.plan import Family, PrefixRule
-from tests.routers.test_build import BASIC, NODES, advertisement, config, peer, pool
+from tests.routers.test_build import BASIC, NODES, advertisement, config, node, peer, pool
 
 TWO_ROUTERS = (
     pool("web", "198.51.100.0/26"),
@@ -142,3 +147,141 @@ def test_policy_names_stay_distinct_when_two_peer_names_spell_the_same_group_nam
     plan = build_plan(config(*resources), NODES)
     assert [p.name for p in plan.policies] == ["RACK-1", "RACK-1-2"]
     assert [g.policy for g in plan.groups] == ["RACK-1", "RACK-1-2"]
+
+
+# Advertisement nodeSelectors: two racks by label, one router per BGPPeer. rack1-only (dual-stack) is sent
+# from rack1 only; everywhere from every node, and from rack2 also as /28 aggregates, to tor-b only.
+ZONE = "topology.kubernetes.io/zone"
+RACK_NODES = [
+    node("r1-n1", "192.0.2.11", **{ZONE: "rack1"}),
+    node("r1-n2", "192.0.2.12", **{ZONE: "rack1"}),
+    node("r2-n1", "192.0.2.21", **{ZONE: "rack2"}),
+    node("r2-n2", "192.0.2.22", **{ZONE: "rack2"}),
+]
+RACK_ADS = (
+    pool("rack1-only", "198.51.100.0/26", "2001:db8:30::/120"),
+    pool("everywhere", "203.0.113.0/27"),
+    advertisement("from-rack1", ["rack1-only"], nodeSelectors=[{"matchLabels": {ZONE: "rack1"}}]),
+    advertisement("from-all", ["everywhere"]),
+    advertisement(
+        "rack2-agg",
+        ["everywhere"],
+        peers=["tor-b"],
+        aggregationLength=28,
+        nodeSelectors=[{"matchExpressions": [{"key": ZONE, "operator": "In", "values": ["rack2"]}]}],
+    ),
+    peer("tor-a", "192.0.2.1", dualStackAddressFamily=True),
+    peer("tor-b", "192.0.2.2", peer_asn=65001),
+)
+
+
+def test_advertisement_node_selectors_split_a_peer_into_groups_by_what_the_nodes_send() -> None:
+    cfg = config(*RACK_ADS)
+    tor_a = build_plan(cfg, RACK_NODES, RouterOptions(peers=("tor-a",)))
+    assert [(g.name, g.policy, g.families, [n.node for n in g.neighbors]) for g in tor_a.groups] == [
+        ("BGPLB-TOR-A", "TOR-A", (Family.IPV4, Family.IPV6), ["r1-n1", "r1-n2"]),
+        ("BGPLB-TOR-A-2", "TOR-A-2", (Family.IPV4,), ["r2-n1", "r2-n2"]),  # no IPv6 pool from rack2
+    ]
+    assert tor_a.rules(Family.IPV4, "TOR-A") == (
+        rule("198.51.100.0/26", le=32),
+        rule("203.0.113.0/27", le=32),
+    )
+    assert tor_a.rules(Family.IPV6, "TOR-A") == (rule("2001:db8:30::/120", le=128),)
+    assert tor_a.rules(Family.IPV4, "TOR-A-2") == (rule("203.0.113.0/27", le=32),)
+    assert tor_a.maximum_paths == 4
+    tor_b = build_plan(cfg, RACK_NODES, RouterOptions(peers=("tor-b",)))
+    assert [(g.policy, [n.node for n in g.neighbors]) for g in tor_b.groups] == [
+        ("TOR-B", ["r1-n1", "r1-n2"]),
+        ("TOR-B-2", ["r2-n1", "r2-n2"]),
+    ]
+    assert tor_b.rules(Family.IPV4, "TOR-B-2") == (
+        rule("203.0.113.0/27", 28, 28),
+        rule("203.0.113.0/27", 32, 32),
+    )
+
+
+def test_without_advertisement_node_selectors_the_groups_and_names_stay_as_they_were() -> None:
+    unselected = [
+        {**r, "spec": {k: v for k, v in r["spec"].items() if k != "nodeSelectors"}} for r in RACK_ADS
+    ]
+    plan = build_plan(config(*unselected), RACK_NODES, RouterOptions(peers=("tor-b",)))
+    assert [(g.name, g.policy, len(g.neighbors)) for g in plan.groups] == [("BGPLB-TOR-B", "", 4)]
+
+
+def test_a_node_no_advertisement_selects_may_send_nothing() -> None:
+    resources = (
+        pool("p", "198.51.100.0/26"),
+        advertisement("rack1", ["p"], nodeSelectors=[{"matchLabels": {ZONE: "rack1"}}]),
+        peer("tor", "192.0.2.1"),
+    )
+    plan = build_plan(config(*resources), RACK_NODES)
+    assert [(g.policy, [n.node for n in g.neighbors]) for g in plan.groups] == [
+        ("TOR", ["r1-n1", "r1-n2"]),
+        ("TOR-2", ["r2-n1", "r2-n2"]),
+    ]
+    assert plan.rules(Family.IPV4, "TOR-2") == ()  # rendered as an explicit deny
+
+
+def _snapshot(cfg: Config) -> Snapshot:
+    """A Service at the first and last address of every pool range, served on every node."""
+    services = []
+    for pool_ in cfg.pools:
+        for i, network in enumerate(pool_.networks()):
+            ips = (network.network_address, network.broadcast_address)
+            services += [
+                Service(ServiceRef("default", f"{pool_.name}-{i}-{j}"), current_ips=(ip,))
+                for j, ip in enumerate(ips)
+            ]
+    nodes = tuple(SnapshotNode(n.name, n.label_map, n.addresses) for n in RACK_NODES)
+    slices = tuple(
+        EndpointSlice(s.ref, s.ref.name, tuple(Endpoint(n.name) for n in RACK_NODES)) for s in services
+    )
+    return Snapshot(tuple(services), nodes, slices)
+
+
+def test_each_neighbor_accepts_exactly_the_pools_planning_makes_its_node_send_that_router() -> None:
+    """For every node and BGPPeer: the routes `announce` gives that session pass the node's inbound filter
+    on that router, and no prefix of a pool the node sends nothing of (to that peer) does."""
+    cfg = config(*RACK_ADS)
+    snapshot = _snapshot(cfg)
+    sent = {
+        (n.name, p.name): {r.prefix for r in announce(snapshot, cfg, n.name).routes_for(p.name)}
+        for n in RACK_NODES
+        for p in cfg.peers
+    }
+    everything = set().union(*sent.values())
+    assert len(everything) == 8  # rack1-only: 2 IPv4 + 2 IPv6 hosts; everywhere: 2 hosts + 2 /28s
+    checked = refused = 0
+    for bgp_peer in cfg.peers:
+        plan = build_plan(cfg, RACK_NODES, RouterOptions(peers=(bgp_peer.name,)))
+        for group in plan.groups:
+            for neighbor in group.neighbors:
+                mine = sent[(neighbor.node, bgp_peer.name)]
+                pools = {cfg.pool_of(p.network_address) for p in mine}
+                for prefix in everything:
+                    family = Family.of(prefix)
+                    rules = plan.rules(family, group.policy) if family in group.families else ()
+                    accepted = any(r.accepts(prefix) for r in rules)
+                    if prefix in mine:
+                        assert accepted, (bgp_peer.name, neighbor.node, prefix)
+                        checked += 1
+                    elif cfg.pool_of(prefix.network_address) not in pools:
+                        assert not accepted, (bgp_peer.name, neighbor.node, prefix)
+                        refused += 1
+    assert (checked, refused) == (32, 16)  # 6+6+2+2 to tor-a, 4 each to tor-b; rack2 x rack1-only x 2
+
+
+def test_a_pool_whose_advertisements_select_none_of_the_routers_nodes_gets_a_note() -> None:
+    resources = (
+        pool("p", "198.51.100.0/26"),
+        pool("q", "203.0.113.0/27"),
+        advertisement("rack3", ["p"], nodeSelectors=[{"matchLabels": {ZONE: "rack3"}}]),
+        advertisement("all", ["q"]),
+        peer("tor", "192.0.2.1"),
+    )
+    plan = build_plan(config(*resources), RACK_NODES)
+    assert [n for n in plan.notes if "nodeSelectors" in n] == [
+        "pool p: the nodeSelectors of its BGPAdvertisement(s) select none of this router's neighbors:"
+        " the router will not accept it"
+    ]
+    assert [r.network for r in plan.prefix_rules] == [ip_network("203.0.113.0/27")]
