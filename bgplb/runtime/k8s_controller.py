@@ -373,12 +373,7 @@ class K8sController:
             self.supervisor.spawn("leader-election", self.elector.run())
         self.supervisor.spawn("controller", self.loop.run())
         self.supervisor.spawn("events", self.events.run())
-        stop = asyncio.create_task(self._stop.wait(), name="controller-stop")
-        failed = asyncio.create_task(self.supervisor.wait_failed(), name="controller-supervise")
-        await asyncio.wait([stop, failed], return_when=asyncio.FIRST_COMPLETED)
-        code = 0 if stop.done() else 1
-        for task in (stop, failed):
-            task.cancel()
+        code = await self.supervisor.wait_stop_or_failure(self._stop)
         if code == 0:
             await self.events.drain(EVENT_DRAIN_TIMEOUT)  # queued Events are recorded before we go
         await self.supervisor.stop()

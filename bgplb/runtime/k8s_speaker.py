@@ -284,12 +284,7 @@ class K8sSpeaker:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop)
         await self.start()
-        stop = asyncio.create_task(self._stop.wait(), name="speaker-stop")
-        failed = asyncio.create_task(self.supervisor.wait_failed(), name="speaker-supervise")
-        await asyncio.wait([stop, failed], return_when=asyncio.FIRST_COMPLETED)
-        code = 0 if stop.done() else 1
-        for task in (stop, failed):
-            task.cancel()
+        code = await self.supervisor.wait_stop_or_failure(self._stop)
         await self.shutdown()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -137,12 +137,7 @@ class Runtime:
         self.supervisor.spawn("controller", self.controller_loop.run())
         self.supervisor.spawn("speaker", self.speaker_loop.run())
         self.supervisor.spawn("file-watch", self.source.watch(self.files_changed))
-        stop = asyncio.create_task(self._stop.wait(), name="run-stop")
-        failed = asyncio.create_task(self.supervisor.wait_failed(), name="run-supervise")
-        await asyncio.wait([stop, failed], return_when=asyncio.FIRST_COMPLETED)
-        code = 0 if stop.done() else 1
-        for task in (stop, failed):
-            task.cancel()
+        code = await self.supervisor.wait_stop_or_failure(self._stop)
         await self.shutdown()
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(signum)

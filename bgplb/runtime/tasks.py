@@ -53,6 +53,18 @@ class Supervisor:
         assert self.failure is not None
         return self.failure
 
+    async def wait_stop_or_failure(self, stop: asyncio.Event) -> int:
+        """Block until `stop` is set (0) or a task fails (1): a daemon's exit code."""
+        waiters = [
+            asyncio.create_task(stop.wait(), name="stop-requested"),
+            asyncio.create_task(self.wait_failed(), name="supervise"),
+        ]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        code = 0 if waiters[0].done() else 1
+        for waiter in waiters:
+            waiter.cancel()
+        return code
+
     async def stop(self, timeout: float = 2.0) -> list[str]:
         """Cancel every task, newest first, each given `timeout`; returns the names that did not finish."""
         self._stopping = True

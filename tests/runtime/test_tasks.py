@@ -72,3 +72,22 @@ async def test_names_are_unique_while_running() -> None:
     with pytest.raises(ValueError, match="already running"):
         supervisor.spawn("loop", asyncio.sleep(10))
     await supervisor.stop()
+
+
+async def test_wait_stop_or_failure_gives_the_exit_code() -> None:
+    requested = asyncio.Event()
+    calm = Supervisor()
+    calm.spawn("sleeper", asyncio.sleep(10))
+    asyncio.get_running_loop().call_later(0.01, requested.set)
+    async with asyncio.timeout(2):
+        assert await calm.wait_stop_or_failure(requested) == 0
+    await calm.stop()
+
+    async def crash() -> None:
+        raise RuntimeError("bad")
+
+    failing = Supervisor()
+    failing.spawn("crasher", crash())
+    async with asyncio.timeout(2):
+        assert await failing.wait_stop_or_failure(asyncio.Event()) == 1
+    await failing.stop()
