@@ -24,7 +24,7 @@ from bgplb.bgp.routes import Route
 from bgplb.config.models import BgpPeer
 from bgplb.planning.announcement import NodeAnnouncements
 from bgplb.planning.snapshot import Node
-from bgplb.runtime.speaker import PeerKey, SessionEventLog, SessionView, peer_spec, router_id_for
+from bgplb.runtime.speaker import PeerKey, SessionEventLog, SessionView, checked_spec
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,9 @@ class ListeningSessions:
         planned: dict[PeerKey, _Planned] = {}
         for session in plan.sessions:
             key = (session.peer.namespace, session.peer.name)
-            try:
-                spec = peer_spec(session.peer, router_id_for(session.peer, node, self.router_id), self.node)
-            except ValueError as exc:
-                if self.errors.get(key) != str(exc):
-                    log.error("%s", exc)
-                self.errors[key] = str(exc)
+            spec = checked_spec(session.peer, node, self.router_id, self.node, self.errors)
+            if spec is None:
                 continue
-            self.errors.pop(key, None)
             planned[key] = _Planned(session.peer, spec, session.routes)
         specs = {key: p.spec for key, p in planned.items()}
         failed = self._transport is not None and self._transport.failure is not None

@@ -109,6 +109,23 @@ class SessionView:
     routes: tuple[Route, ...]
 
 
+def checked_spec(
+    peer: BgpPeer, node: Node | None, router_id: IPv4Address | None, name: str, errors: dict[PeerKey, str]
+) -> PeerSpec | None:
+    """`peer_spec` for `peer`, or None when it cannot be built: then the reason is in `errors` (logged once
+    per change) until the peer works again."""
+    key = (peer.namespace, peer.name)
+    try:
+        spec = peer_spec(peer, router_id_for(peer, node, router_id), name)
+    except ValueError as exc:
+        if errors.get(key) != str(exc):
+            log.error("%s", exc)
+        errors[key] = str(exc)
+        return None
+    errors.pop(key, None)
+    return spec
+
+
 class SpeakerLoop:
     """The transports of one node, driven by successive plans."""
 
@@ -127,14 +144,9 @@ class SpeakerLoop:
         for key in [k for k in self._running if k not in wanted]:
             await self._stop_one(key, "peer removed from the configuration")
         for key, (peer, routes) in wanted.items():
-            try:
-                spec = peer_spec(peer, router_id_for(peer, node, self.router_id), self.node)
-            except ValueError as exc:
-                if self.errors.get(key) != str(exc):
-                    log.error("%s", exc)
-                self.errors[key] = str(exc)
+            spec = checked_spec(peer, node, self.router_id, self.node, self.errors)
+            if spec is None:
                 continue
-            self.errors.pop(key, None)
             running = self._running.get(key)
             if running is not None and (running.spec != spec or running.transport.failure is not None):
                 await self._stop_one(key, "peer configuration changed")
