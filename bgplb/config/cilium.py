@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 
 from bgplb.config.cilium_policy import read_peering_policy
 from bgplb.config.cilium_v2 import V2Objects, read_v2
-from bgplb.config.fields import Fields, ObjectMeta, read_object, read_selector
+from bgplb.config.fields import Fields, ObjectMeta, check_version, read_object, read_selector
 from bgplb.config.fragment import Fragment
 from bgplb.config.models import AddressPool, IPRange, ServiceAllocation
 from bgplb.config.values import parse_address_entry, parse_ip
@@ -43,13 +43,13 @@ def read_all(resources: Iterable[Mapping[str, object]]) -> Fragment:
         meta, spec = read_object(resource, out)
         version = meta.api_version.partition("/")[2]
         if meta.kind == POOL_KIND:
-            _check_version(meta, ("v2alpha1", "v2"), out)
+            check_version(meta, ("v2alpha1", "v2"), out)
             read_pool(meta, spec, out)
         elif meta.kind == "CiliumBGPPeeringPolicy":
-            _check_version(meta, ("v2alpha1",), out)
+            check_version(meta, ("v2alpha1",), out)
             read_peering_policy(meta, spec, out)
         elif meta.kind in V2_KINDS:
-            _check_version(meta, ("v2alpha1", "v2"), out)
+            check_version(meta, ("v2alpha1", "v2"), out)
             v2.add(meta, spec)
         elif meta.kind in IGNORED_KINDS:
             spec.ignore(*spec.data)
@@ -61,17 +61,6 @@ def read_all(resources: Iterable[Mapping[str, object]]) -> Fragment:
             )
     read_v2(v2, out)
     return out
-
-
-def _check_version(meta: ObjectMeta, versions: tuple[str, ...], out: Fragment) -> None:
-    version = meta.api_version.partition("/")[2]
-    if version not in versions:
-        out.warn(
-            meta.origin,
-            "apiVersion",
-            f"{meta.api_version} is not a known version of {meta.kind} ({', '.join(versions)}); read as "
-            f"{versions[-1]}",
-        )
 
 
 def read_pool(meta: ObjectMeta, spec: Fields, out: Fragment) -> None:

@@ -212,6 +212,18 @@ class ObjectMeta:
     origin: Origin
 
 
+def check_version(meta: ObjectMeta, versions: tuple[str, ...], out: Fragment) -> None:
+    """Warn when `meta`'s apiVersion is none of `versions` (the object is then read as the newest)."""
+    version = meta.api_version.partition("/")[2]
+    if version not in versions:
+        out.warn(
+            meta.origin,
+            "apiVersion",
+            f"{meta.api_version} is not a known version of {meta.kind} ({', '.join(versions)}); read as "
+            f"{versions[-1]}",
+        )
+
+
 def read_object(
     resource: Mapping[str, object], sink: Fragment, path: str = "spec"
 ) -> tuple[ObjectMeta, Fields]:

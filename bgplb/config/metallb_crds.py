@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from bgplb.config import metallb_bgp, metallb_pools
-from bgplb.config.fields import Fields, ObjectMeta, read_object
+from bgplb.config.fields import Fields, ObjectMeta, check_version, read_object
 from bgplb.config.fragment import Fragment
 
 GROUP = "metallb.io"
@@ -36,13 +36,6 @@ def read(resource: Mapping[str, object]) -> Fragment:
         out.warn(meta.origin, "kind", f"{meta.api_version} {meta.kind} is not a kind bgplb reads; ignored")
         return out
     reader, versions = entry
-    version = meta.api_version.partition("/")[2]
-    if version not in versions:
-        out.warn(
-            meta.origin,
-            "apiVersion",
-            f"{meta.api_version} is not a known version of {meta.kind} ({', '.join(versions)}); read as "
-            f"{versions[-1]}",
-        )
+    check_version(meta, versions, out)
     reader(meta, spec, out)
     return out
