@@ -3,7 +3,8 @@
 The issue asks for config errors "reported as Events and in a status resource, the last good config kept".
 `ConfigReport.report(built, in_force, leading)` runs on every pass of every replica: it logs the errors
 once per change and sets the metrics (config_errors, config_loaded, k8s_client_config_stale_bool); as
-leader it writes the ConfigurationState `controller` (`StatusWriter.set_configuration_state`) and queues
+leader it writes the ConfigurationState `controller` (`StatusWriter.set_configuration_state`; only when the
+errors or the warning count changed, or leadership was taken again) and queues
 the Events `ConfigEvents` decides: `changes(errors, in_force, state)` returns Events only when the error
 set differs from the one last reported (so unchanged errors over many passes record nothing):
 - a rejected configuration: one Warning `ConfigInvalid` per error on the object it names (the field, the
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from bgplb.adapters.k8s_event_reasons import EventReason
 from bgplb.adapters.k8s_events import EventQueue, ObjectRef
-from bgplb.adapters.k8s_status import StatusWriter
+from bgplb.adapters.k8s_status import StatusWriter, WriteOutcome
 from bgplb.adapters.k8s_watch import KindWatcher
 from bgplb.adapters.metrics import Metrics
 from bgplb.config.build import REJECTED, BuildResult
@@ -119,6 +120,12 @@ class ConfigReport:
         self.writer, self.queue, self.metrics, self.namespace = writer, queue, metrics, namespace
         self.events = ConfigEvents(locate)
         self._logged: tuple[ConfigError, ...] | None = None
+        self._written: tuple[tuple[ConfigError, ...], int] | None = None  # the ConfigurationState this term
+
+    def reset(self) -> None:
+        """A new term of leadership: the ConfigurationState and the Events are reported once more."""
+        self.events.reset()
+        self._written = None
 
     async def report(self, built: BuildResult, in_force: bool, leading: bool) -> None:
         """Report one build; `in_force`: a configuration (this one or the last good one) is in force."""
@@ -133,11 +140,14 @@ class ConfigReport:
         self.metrics.config_errors.set(len(built.errors))
         self.metrics.config_loaded.set(1 if in_force else 0)
         self.metrics.config_stale.set(1 if built.errors and in_force else 0)
-        if not leading:
-            return
-        await self.writer.set_configuration_state(
+        written = (built.errors, len(built.warnings))
+        if not leading or written == self._written:
+            return  # written (and its Events queued) already this term: no API round trip on every pass
+        outcome = await self.writer.set_configuration_state(
             self.namespace, None, built.errors, len(built.warnings), now=time.time()
         )
+        if outcome is not WriteOutcome.CONFLICT:
+            self._written = written
         uid = self.writer.uids.get(("ConfigurationState", self.namespace, "controller"))
         state = ObjectRef(
             "bgplb.io/v1alpha1", "ConfigurationState", self.namespace, "controller", uid or None

@@ -177,7 +177,7 @@ class K8sController:
             self._pool_usage.clear()
             self._written.clear()
             self.cleanup = Cleanup()
-            self.config_report.events.reset()
+            self.config_report.reset()
         self.loop.mark_dirty()
 
     # -- the pass ----------------------------------------------------------------------------------

@@ -514,3 +514,20 @@ async def test_only_the_leader_records_configuration_events() -> None:
             assert b"bgplb_config_errors 1.0" in follower.metrics.render()  # the follower saw the error
             assert {e["source"]["host"] for e in events(api, "ConfigInvalid")} == {leader.options.identity}
             assert len(events(api, "ConfigInvalid")) == 2
+
+
+async def test_an_unchanged_configuration_state_costs_no_request_per_pass() -> None:
+    async with serving() as (api, client):
+        api.seed("IPAddressPool", "ipaddresspools", pool("10.0.0.10-10.0.0.20"), group="metallb.io")
+        async with controller(client, "c1") as daemon:
+            await settled(daemon)
+            assert api.store.get(STATES, NS, "controller")["status"]["validConfig"] is True
+            api.requests.clear()
+            for _ in range(3):
+                await settled(daemon)
+            assert [path for _, path, _ in api.requests if "configurationstates" in path] == []
+            api.store.update(POOLS, NS, "lan", pool("10.0.0.10-10.0.0.20", "not-an-address"))
+            await eventually(
+                lambda: api.store.get(STATES, NS, "controller")["status"]["validConfig"] is False,
+                what="the rejection written",
+            )
