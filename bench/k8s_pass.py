@@ -6,8 +6,8 @@ The API-server double (tests/k8s_double) is seeded with N LoadBalancer Services 
 addresses (and, for the speaker, an EndpointSlice each on its node and one BGP peer); the daemon runs against
 it in this process until its first pass is done. Then:
 - controller: `reconcile()` timed 5 times with nothing changed (p50, max); then `--changes` Services each get
-  a new `metallb.io/loadBalancerIPs` in the double's store and the time until the store holds the new ingress
-  is taken (the watch event, one pass, the status write);
+  a new `metallb.io/loadBalancerIPs` in the double's store and the time until the status write reaches the
+  double is taken (the watch event, one pass, the write request);
 - speaker: `reconcile()` timed 5 times (the view, the planner over every Service, the routes handed to the
   recording BGP side of the speaker tests).
 bench/k8s_scale.py measures the same daemons as separate processes, where the 2 cores are shared with the
@@ -68,16 +68,21 @@ async def controller_figures(count: int, changes: int) -> dict[str, float]:
             latencies = []
             for k in range(changes):
                 name, ip = f"s{k * (count // max(changes, 1))}", str(POOL[60000 + k])
+                arrived: list[float] = []  # when the status write reaches the double (this loop is busy
+                # with the daemon's next pass right after, so polling the store would measure that pass too)
+                api.on_next(
+                    "PUT",
+                    f"/services/{name}/status",
+                    lambda _store, seen=arrived: seen.append(time.perf_counter()),
+                )
                 start = time.perf_counter()
                 patch = {"metadata": {"annotations": {"metallb.io/loadBalancerIPs": ip}}}
                 api.store.patch(SERVICES, "default", name, patch)
-
-                def written(n: str = name, a: str = ip) -> bool:
-                    ingress = api.store.get(SERVICES, "default", n)["status"]["loadBalancer"]["ingress"]
-                    return [entry["ip"] for entry in ingress] == [a]
-
-                await eventually(written, timeout=30, what=f"{name} rewritten")
-                latencies.append((time.perf_counter() - start) * 1000)
+                await eventually(lambda seen=arrived: bool(seen), timeout=30, what=f"{name} rewritten")
+                ingress = api.store.get(SERVICES, "default", name)["status"]["loadBalancer"]["ingress"]
+                assert [entry["ip"] for entry in ingress] == [ip], ingress
+                latencies.append((arrived[0] - start) * 1000)
+                await asyncio.sleep(0.3)  # our own write comes back through the watch: one more pass
                 await daemon.loop.wait_idle()
     return {
         "pass_p50_ms": statistics.median(passes),
@@ -120,7 +125,7 @@ def main() -> None:
         f"max {ctl['pass_max_ms']:.1f} ms"
     )
     print(
-        f"  one change -> status in the store  p50 {ctl['change_p50_ms']:.1f} ms, "
+        f"  one change -> status write arrives p50 {ctl['change_p50_ms']:.1f} ms, "
         f"max {ctl['change_max_ms']:.1f} ms ({args.changes} changes)"
     )
     print(
