@@ -36,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,10 @@ import aiohttp
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.k8s_double.helpers import background  # noqa: E402  (the test tree, on sys.path now)
+
 NS = "metallb-system"
 SVC_NS = "default"
 POOL = ipaddress.ip_network("10.96.0.0/16")
@@ -56,8 +59,7 @@ Obj = dict[str, Any]
 # -- the double, in its own process -----------------------------------------------------------------------
 def serve_double() -> None:
     """`--serve-double`: run the API-server double, print its URL, stop on SIGTERM."""
-    sys.path.insert(0, str(ROOT))
-    from tests.k8s_double.server import ApiServerDouble  # noqa: PLC0415  (the test tree, on sys.path now)
+    from tests.k8s_double.server import ApiServerDouble  # noqa: PLC0415  (only the double's process needs it)
 
     async def main() -> None:
         async with ApiServerDouble(bookmark_interval=5.0) as api:
@@ -236,17 +238,6 @@ def daemon(argv: list[str], log: Path) -> Any:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-@contextlib.asynccontextmanager
-async def background(coro: Any) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(coro)
-    try:
-        yield task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def measure(url: str, workdir: Path, services: int, changes: int) -> dict[str, float]:
